@@ -1,0 +1,59 @@
+# LeadHub: `make run` serves it, `make test` proves it. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := .make
+PORT ?= 5000
+SIZE ?= 1000000
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-browser bench lint fmt clean translations browser
+
+setup: $(STAMP)/python $(STAMP)/npm $(STAMP)/translations
+	$(BIN)/leadhub db upgrade
+
+$(STAMP)/python: pyproject.toml
+	@mkdir -p $(STAMP)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(STAMP)/npm: package.json package-lock.json scripts/vendor.sh
+	@mkdir -p $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	scripts/vendor.sh
+	@touch $@
+
+$(STAMP)/translations: $(STAMP)/python $(wildcard src/leadhub/translations/*/LC_MESSAGES/messages.po)
+	$(BIN)/pybabel compile --use-fuzzy -d src/leadhub/translations -D messages -f >/dev/null
+	@touch $@
+
+run: setup
+	PORT=$(PORT) $(BIN)/leadhub serve --port $(PORT)
+
+# Debian's chromium for the browser tests; never a downloaded browser.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+test: setup browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m benchmarks --size $(SIZE)
+
+lint: $(STAMP)/python
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+fmt: $(STAMP)/python
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+translations: $(STAMP)/python
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o src/leadhub/translations/messages.pot src/leadhub
+	$(BIN)/pybabel update -i src/leadhub/translations/messages.pot -d src/leadhub/translations -D messages --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) node_modules $(STAMP) src/leadhub/static/vendor

@@ -1,0 +1,1 @@
+"""LeadHub: the lead desk of a medical-tourism clinic network."""

@@ -1,0 +1,105 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from apiflask import APIFlask
+from flask import g, request
+from flask_babel import format_datetime
+
+from leadhub import config as settings
+from leadhub import (
+    models,  # noqa: F401 - every table and flush hook registered
+    web,
+)
+from leadhub.extensions import babel, csrf, db, limiter, login_manager
+
+PACKAGE = Path(__file__).parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> APIFlask:
+    """Build a LeadHub app; `config` overrides what the environment says (tests use it)."""
+    values = settings.load()
+    values.update(config or {})
+    app = APIFlask(
+        "leadhub",
+        title="LeadHub API",
+        version="1",
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,
+        instance_path=values["INSTANCE_PATH"],
+        static_folder=str(PACKAGE / "static"),
+        template_folder=str(PACKAGE / "templates"),
+    )
+    app.config.update(values)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", values["REDIS_URL"] or "memory://")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE / "translations")
+    app.config["SPEC_FORMAT"] = "json"
+    app.security_schemes = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    web.register_errors(app)
+    return app
+
+
+def configure_logging(app: APIFlask) -> None:
+    level = logging.INFO if app.config["LEADHUB_ENV"] == "production" else logging.DEBUG
+    logging.getLogger("leadhub").setLevel(level)
+
+
+def register_extensions(app: APIFlask) -> None:
+    from leadhub.auth import login
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)
+    login.init_app(app, login_manager)
+
+
+def register_blueprints(app: APIFlask) -> None:
+    from leadhub.auth import api as auth_api
+    from leadhub.auth import views as auth_views
+    from leadhub.distributors import api as distributors_api
+    from leadhub.distributors import views as distributors_views
+    from leadhub.health import views as health_views
+    from leadhub.leads import api as leads_api
+    from leadhub.leads import views as leads_views
+
+    for blueprint in (health_views.bp, auth_views.bp, distributors_views.bp, leads_views.bp):
+        app.register_blueprint(blueprint)
+    for api_blueprint in (auth_api.bp, distributors_api.bp, leads_api.bp):
+        csrf.exempt(api_blueprint)
+        app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+
+
+def register_request_hooks(app: APIFlask) -> None:
+    app.before_request(web.begin_request)
+    app.after_request(web.security_headers)
+
+    @app.context_processor
+    def page_globals() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        from leadhub.auth.models import LANGUAGES
+
+        locale = str(get_locale() or "en")
+        return {
+            "languages": LANGUAGES,
+            "current_language": locale,
+            "text_direction": "rtl" if locale in web.RTL_LANGUAGES else "ltr",
+            "request_id": g.get("request_id"),
+            "request_path": request.path,
+        }
+
+    from leadhub.labels import label
+
+    app.jinja_env.globals["label"] = label
+    app.jinja_env.filters["localtime"] = lambda value, fmt="short": (
+        format_datetime(value, fmt) if value else ""
+    )

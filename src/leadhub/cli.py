@@ -1,0 +1,176 @@
+"""The `leadhub` command: serve, migrate, and manage distributors, users and API keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from leadhub.config import ConfigError
+
+
+def _app() -> Any:
+    from leadhub.app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _fail_on_domain_errors(func: Any) -> Any:
+    """Turn a service's refusal into a one-line message and exit code 1."""
+    from functools import wraps
+
+    from leadhub.errors import DomainError
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise click.ClickException(problems) from exc
+
+    return wrapper
+
+
+@click.group(help="LeadHub: the lead desk of a medical-tourism clinic network.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Serve LeadHub on http://HOST:PORT (PORT defaults to $PORT or 5000).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Defaults to $PORT, else 5000.")
+@click.option("--debug/--no-debug", default=False, help="Reload on code changes.")
+def serve(host: str, port: int | None, debug: bool) -> None:
+    app = _app()
+    from leadhub.migrate import upgrade
+
+    upgrade(app.config["DATABASE_URL"])
+    port = port or app.config["PORT"]
+    click.echo(
+        f"LeadHub on http://{host}:{port} (database: {_safe_url(app.config['DATABASE_URL'])})"
+    )
+    app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group(help="Database schema commands.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Bring the database schema up to date (safe to run again).")
+def db_upgrade() -> None:
+    from leadhub.config import load
+    from leadhub.migrate import upgrade
+
+    try:
+        url = load()["DATABASE_URL"]
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    upgrade(url)
+    click.echo(f"Database is up to date: {_safe_url(url)}")
+
+
+@main.command("create-distributor", help="Add a distributor (a partner agency).")
+@click.argument("name")
+@click.option("--country", help="Two-letter country code, e.g. TR.")
+@click.option("--language", default="en", show_default=True, type=click.Choice(["en", "tr", "ar"]))
+@_fail_on_domain_errors
+def create_distributor(name: str, country: str | None, language: str) -> None:
+    from leadhub.distributors import service
+    from leadhub.distributors.schemas import DistributorCreate
+    from leadhub.extensions import db as database
+
+    with _app().app_context():
+        data = DistributorCreate(name=name, country=country, language=language)
+        with database.transaction() as session:
+            distributor = service.create(session, data=data, actor=None)
+        click.echo(f"Distributor {distributor.id}: {distributor.name}")
+
+
+@main.command("create-user", help="Add a user who can sign in. Asks for the password twice.")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["superadmin", "admin", "manager", "agent", "viewer"]),
+)
+@click.option("--name", help="Defaults to the part of the email before @.")
+@click.option("--distributor", "distributor_name", help="Distributor name (managers, agents).")
+@click.option("--language", default="en", show_default=True, type=click.Choice(["en", "tr", "ar"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@_fail_on_domain_errors
+def create_user(
+    email: str,
+    role: str,
+    name: str | None,
+    distributor_name: str | None,
+    language: str,
+    password_stdin: bool,
+) -> None:
+    from leadhub.auth import service
+    from leadhub.auth.schemas import UserCreate
+    from leadhub.distributors import service as distributors
+    from leadhub.extensions import db as database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _app().app_context():
+        with database.transaction() as session:
+            distributor_id = None
+            if distributor_name:
+                distributor = distributors.find_by_name(session, distributor_name)
+                if distributor is None:
+                    raise click.ClickException(f"No distributor named {distributor_name!r}.")
+                distributor_id = distributor.id
+            data = UserCreate(
+                email=email,
+                name=name or email.split("@")[0],
+                role=role,
+                distributor_id=distributor_id,
+                language=language,
+                password=password,
+            )
+            user = service.create(session, data=data, actor=None)
+        click.echo(f"User {user.id}: {user.email} ({user.role.value})")
+
+
+@main.command("create-api-key", help="Make an API key for a user and print it (shown only once).")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the key is for.")
+@_fail_on_domain_errors
+def create_api_key(email: str, name: str) -> None:
+    from leadhub.auth import service
+    from leadhub.extensions import db as database
+
+    with _app().app_context():
+        with database.transaction() as session:
+            user = service.find_by_email(session, email)
+            if user is None:
+                raise click.ClickException(f"No user with email {email}.")
+            key = service.create_api_key(session, user=user, name=name, actor=None)
+        click.echo(key)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The only place that reads the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v27.0"
+MAX_REQUEST_BYTES = 1024 * 1024
+
+SECRET_SETTINGS = ("SECRET_KEY", "LEADHUB_ENCRYPTION_KEY")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says what to set."""
+
+
+def instance_path() -> Path:
+    """Where LeadHub keeps its local data (SQLite files, generated development secrets)."""
+    return Path(os.environ.get("LEADHUB_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def _development_secrets(folder: Path) -> dict[str, str]:
+    """Secrets generated once into instance/ so a newcomer needs to set nothing."""
+    path = folder / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "LEADHUB_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(generated, handle)
+    return generated
+
+
+def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment; production refuses unsafe defaults."""
+    env = dict(os.environ if environ is None else environ)
+    folder = instance_path()
+    production = env.get("LEADHUB_ENV", "development") == "production"
+    settings: dict[str, Any] = {
+        "LEADHUB_ENV": "production" if production else env.get("LEADHUB_ENV", "development"),
+        "INSTANCE_PATH": str(folder),
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{folder / 'leadhub.db'}",
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "META_APP_ID": env.get("META_APP_ID") or None,
+        "META_APP_SECRET": env.get("META_APP_SECRET") or None,
+        "META_VERIFY_TOKEN": env.get("META_VERIFY_TOKEN") or None,
+        "META_GRAPH_URL": env.get("META_GRAPH_URL") or DEFAULT_GRAPH_URL,
+        "META_GRAPH_VERSION": env.get("META_GRAPH_VERSION") or DEFAULT_GRAPH_VERSION,
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM") or "LeadHub <leadhub@localhost>",
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "PORT": int(env.get("PORT") or 5000),
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_THROTTLE": env.get("LEADHUB_LOGIN_THROTTLE") or "5 per 15 minutes",
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+    }
+    for name in SECRET_SETTINGS:
+        settings[name] = env.get(name) or None
+    missing = [name for name in SECRET_SETTINGS if not settings[name]]
+    if production:
+        if missing:
+            raise ConfigError(
+                "LEADHUB_ENV=production needs these set in the environment: " + ", ".join(missing)
+            )
+    elif missing:
+        generated = _development_secrets(folder)
+        for name in missing:
+            settings[name] = generated[name]
+    return settings

@@ -1,0 +1,94 @@
+"""The one door every lead comes in through: normalize, link duplicates, store, audit."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from leadhub import events
+from leadhub.audit import service as audit
+from leadhub.auth.models import CLINIC_ROLES, Role, User
+from leadhub.auth.permissions import ensure_can
+from leadhub.distributors.models import Distributor
+from leadhub.errors import InvalidInput, NotFound
+from leadhub.intake import normalize
+from leadhub.leads import service as leads
+from leadhub.leads.models import Lead, Source
+from leadhub.leads.schemas import LeadCreate, LeadUpdate
+
+CREATE_AUDIT_FIELDS = ("distributor_id", "full_name", "email", "phone", "treatment", "source")
+
+
+def find_original(session: Session, *, email: str | None, phone: str | None) -> Lead | None:
+    """The first live lead of the same person (same phone or email), if any."""
+    conditions = []
+    if email:
+        conditions.append(Lead.email == email)
+    if phone:
+        conditions.append(Lead.phone == phone)
+    if not conditions:
+        return None
+    stmt = (
+        select(Lead)
+        .where(Lead.deleted_at.is_(None), or_(*conditions))
+        .order_by(Lead.created_time, Lead.id)
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _distributor_for(session: Session, *, data: LeadCreate, actor: User) -> Distributor:
+    if actor.role in CLINIC_ROLES:
+        if data.distributor_id is None:
+            raise InvalidInput("Choose the distributor this lead belongs to.")
+        distributor = session.get(Distributor, data.distributor_id)
+    else:
+        if data.distributor_id not in (None, actor.distributor_id):
+            raise NotFound("No such distributor.")
+        distributor = session.get(Distributor, actor.distributor_id)
+    if distributor is None:
+        raise NotFound("No such distributor.")
+    if not distributor.active:
+        raise InvalidInput("This distributor is not active.")
+    return distributor
+
+
+def create_manual(session: Session, *, data: LeadCreate, actor: User) -> Lead:
+    """A lead staff enter by hand (a phone call, a walk-in); source `manual`."""
+    ensure_can(actor, "create")
+    distributor = _distributor_for(session, data=data, actor=actor)
+    region = data.country or distributor.country
+    phone = normalize.phone_e164(data.phone, region=region)
+    email = normalize.email_address(data.email)
+    original = find_original(session, email=email, phone=phone)
+    lead = Lead(
+        distributor_id=distributor.id,
+        source=Source.MANUAL,
+        full_name=normalize.person_name(data.full_name),
+        email=email,
+        phone=phone,
+        country=(data.country or normalize.region_of(phone) or distributor.country or None),
+        city=normalize.person_name(data.city),
+        language=normalize.language(data.language) or distributor.language,
+        treatment=data.treatment.strip().lower() if data.treatment else None,
+        answers=data.answers,
+        duplicate_of_id=(original.duplicate_of_id or original.id) if original else None,
+    )
+    if lead.country:
+        lead.country = lead.country.upper()
+    session.add(lead)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="lead.create",
+        object_type="lead",
+        object_id=lead.id,
+        after=audit.snapshot(lead, CREATE_AUDIT_FIELDS),
+    )
+    assignee_id = data.assignee_id or (actor.id if actor.role is Role.AGENT else None)
+    if assignee_id is not None or data.tags:
+        changes = LeadUpdate(version=lead.version, assignee_id=assignee_id, tags=data.tags or None)
+        leads.update(session, lead=lead, data=changes, actor=actor)
+    events.emit(session, events.LeadCreated(lead.id, lead.distributor_id))
+    return lead

@@ -1,0 +1,64 @@
+"""Words shown for stored values (statuses, roles, kinds), translated at render time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+LABELS: dict[str, Any] = {
+    # statuses
+    "new": _l("New"),
+    "assigned": _l("Assigned"),
+    "contacted": _l("Contacted"),
+    "converted": _l("Converted"),
+    "lost": _l("Lost"),
+    "invalid": _l("Invalid"),
+    # roles
+    "superadmin": _l("Superadmin"),
+    "admin": _l("Admin"),
+    "manager": _l("Manager"),
+    "agent": _l("Agent"),
+    "viewer": _l("Viewer"),
+    # sources and platforms
+    "meta": _l("Meta Lead Ads"),
+    "manual": _l("Entered by hand"),
+    "import": _l("Imported"),
+    "facebook": _l("Facebook"),
+    "instagram": _l("Instagram"),
+    "other": _l("Other"),
+    # interactions and timeline
+    "call": _l("Call"),
+    "email": _l("Email"),
+    "whatsapp": _l("WhatsApp"),
+    "meeting": _l("Meeting"),
+    "note": _l("Note"),
+    "status_change": _l("Status change"),
+    "assignment": _l("Assignment"),
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "restore": _l("Restored"),
+    # outcomes
+    "answered": _l("Answered"),
+    "no_answer": _l("No answer"),
+    "busy": _l("Busy"),
+    "wrong_number": _l("Wrong number"),
+    "sent": _l("Sent"),
+    "replied": _l("Replied"),
+    # score levels
+    "hot": _l("Hot"),
+    "warm": _l("Warm"),
+    "medium": _l("Medium"),
+    "cool": _l("Cool"),
+    "cold": _l("Cold"),
+}
+
+
+def label(value: Any) -> str:
+    """The translated word for an enum or code; unknown values are shown as they are."""
+    key = getattr(value, "value", value)
+    if key is None:
+        return ""
+    found = LABELS.get(str(key))
+    return str(found) if found is not None else str(key).replace("_", " ")

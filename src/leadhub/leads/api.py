@@ -1,0 +1,129 @@
+"""JSON API for leads: list, read, create, change, work, delete, restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import request
+
+from leadhub.auth.models import Role
+from leadhub.auth.permissions import ALL_ROLES, LEAD_WRITERS, acting_user, role_required
+from leadhub.errors import Conflict
+from leadhub.extensions import db
+from leadhub.intake import service as intake
+from leadhub.leads import service
+from leadhub.leads.schemas import (
+    InteractionCreate,
+    InteractionRead,
+    LeadCreate,
+    LeadFilter,
+    LeadPage,
+    LeadRead,
+    LeadUpdate,
+    StatusCounts,
+)
+
+bp = APIBlueprint("leads_api", __name__, tag="Leads")
+
+ADMINS = (Role.SUPERADMIN, Role.ADMIN)
+
+
+def _read(lead: Any) -> dict[str, Any]:
+    return LeadRead.model_validate(lead).model_dump(mode="json")
+
+
+@bp.get("/leads")
+@bp.input(LeadFilter, location="query", arg_name="query_filters")
+@bp.output(LeadPage)
+@bp.doc(security="BearerAuth", summary="Leads in scope, newest or best first, by cursor")
+@role_required(*ALL_ROLES)
+def list_leads(query_filters: LeadFilter) -> Any:
+    filters = LeadFilter.from_args(request.args)  # repeated `status` values are allowed here
+    page = service.list_visible(db.session, user=acting_user(), filters=filters)
+    return {"items": [_read(lead) for lead in page.items], "next_cursor": page.next_cursor}
+
+
+@bp.get("/leads/counts")
+@bp.output(StatusCounts)
+@bp.doc(security="BearerAuth", summary="Live leads per status in the caller's scope")
+@role_required(*ALL_ROLES)
+def lead_counts() -> Any:
+    counts = service.count_by_status(db.session, user=acting_user())
+    return {"counts": {s.value: n for s, n in counts.items()}, "total": sum(counts.values())}
+
+
+@bp.get("/leads/<int:lead_id>")
+@bp.output(LeadRead)
+@bp.doc(security="BearerAuth", summary="One lead")
+@role_required(*ALL_ROLES)
+def get_lead(lead_id: int) -> Any:
+    user = acting_user()
+    return _read(service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True))
+
+
+@bp.post("/leads")
+@bp.input(LeadCreate, arg_name="data")
+@bp.output(LeadRead, status_code=201)
+@bp.doc(security="BearerAuth", summary="Enter a lead by hand (source: manual)")
+@role_required(*LEAD_WRITERS)
+def create_lead(data: LeadCreate) -> Any:
+    lead = intake.create_manual(db.session, data=data, actor=acting_user())
+    db.session.commit()
+    return _read(lead), 201
+
+
+@bp.patch("/leads/<int:lead_id>")
+@bp.input(LeadUpdate, arg_name="data")
+@bp.output(LeadRead)
+@bp.doc(
+    security="BearerAuth",
+    summary="Change status, assignee or tags; send the version you read",
+    responses={409: "The lead changed since you read it; the body holds the current lead"},
+)
+@role_required(*LEAD_WRITERS)
+def update_lead(lead_id: int, data: LeadUpdate) -> Any:
+    user = acting_user()
+    lead = service.get_visible(db.session, lead_id=lead_id, user=user)
+    if data.version != lead.version:
+        raise Conflict("This lead was changed since you read it.", details={"current": _read(lead)})
+    service.update(db.session, lead=lead, data=data, actor=user)
+    db.session.commit()
+    return _read(lead)
+
+
+@bp.post("/leads/<int:lead_id>/interactions")
+@bp.input(InteractionCreate, arg_name="data")
+@bp.output(InteractionRead, status_code=201)
+@bp.doc(security="BearerAuth", summary="Log a call, email, WhatsApp message, meeting or note")
+@role_required(*LEAD_WRITERS)
+def add_interaction(lead_id: int, data: InteractionCreate) -> Any:
+    user = acting_user()
+    lead = service.get_visible(db.session, lead_id=lead_id, user=user)
+    interaction = service.log_interaction(db.session, lead=lead, data=data, actor=user)
+    db.session.commit()
+    return InteractionRead.model_validate(interaction).model_dump(mode="json"), 201
+
+
+@bp.delete("/leads/<int:lead_id>")
+@bp.output(LeadRead)
+@bp.doc(security="BearerAuth", summary="Move a lead to the deleted view (admin and up)")
+@role_required(*ADMINS)
+def delete_lead(lead_id: int) -> Any:
+    user = acting_user()
+    lead = service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True)
+    service.delete(db.session, lead=lead, actor=user)
+    db.session.commit()
+    return _read(lead)
+
+
+@bp.post("/leads/<int:lead_id>/restore")
+@bp.output(LeadRead)
+@bp.doc(security="BearerAuth", summary="Bring a deleted lead back (admin and up)")
+@role_required(*ADMINS)
+def restore_lead(lead_id: int) -> Any:
+    user = acting_user()
+    lead = service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True)
+    service.restore(db.session, lead=lead, actor=user)
+    db.session.commit()
+    return _read(lead)

@@ -1,0 +1,182 @@
+"""The lead: one person who filled a lead form (or was entered by hand)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from leadhub.db import Base, SoftDeleteMixin, TimestampMixin, utcnow
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    CONTACTED = "contacted"
+    CONVERTED = "converted"
+    LOST = "lost"
+    INVALID = "invalid"
+
+
+# Treatments offered on forms and in filters; the scoring rule set will own their values.
+TREATMENTS = (
+    "hair_transplant",
+    "dental_implants",
+    "teeth_whitening",
+    "veneers",
+    "rhinoplasty",
+    "liposuction",
+    "breast_aesthetics",
+    "bariatric_surgery",
+    "eye_surgery",
+    "other",
+)
+
+PIPELINE = (Status.NEW, Status.ASSIGNED, Status.CONTACTED, Status.CONVERTED)
+OPEN_STATUSES = frozenset({Status.NEW, Status.ASSIGNED, Status.CONTACTED})
+
+
+class Source(enum.StrEnum):
+    META = "meta"
+    MANUAL = "manual"
+    IMPORT = "import"
+
+
+class Platform(enum.StrEnum):
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    OTHER = "other"
+
+
+class ScoreLevel(enum.StrEnum):
+    HOT = "hot"
+    WARM = "warm"
+    MEDIUM = "medium"
+    COOL = "cool"
+    COLD = "cold"
+
+
+lead_tag = Table(
+    "lead_tag",
+    Base.metadata,
+    Column("lead_id", ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(Base):
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    color: Mapped[str] = mapped_column(String(7), default="#6c757d")
+
+
+LIVE = "deleted_at IS NULL"
+
+
+class Lead(Base, TimestampMixin, SoftDeleteMixin):
+    __tablename__ = "lead"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributor.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[Status] = mapped_column(default=Status.NEW)
+    source: Mapped[Source] = mapped_column(default=Source.MANUAL)
+
+    # Meta: where the lead came from
+    meta_lead_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    page_id: Mapped[str | None] = mapped_column(String(32))
+    page_name: Mapped[str | None] = mapped_column(String(255))
+    form_id: Mapped[str | None] = mapped_column(String(32))
+    form_name: Mapped[str | None] = mapped_column(String(255))
+    ad_id: Mapped[str | None] = mapped_column(String(32))
+    ad_name: Mapped[str | None] = mapped_column(String(255))
+    adset_id: Mapped[str | None] = mapped_column(String(32))
+    adset_name: Mapped[str | None] = mapped_column(String(255))
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
+    campaign_name: Mapped[str | None] = mapped_column(String(255))
+    platform: Mapped[Platform | None]
+    is_organic: Mapped[bool] = mapped_column(default=False)
+    created_time: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # The person
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(120))
+    language: Mapped[str | None] = mapped_column(String(5))
+    treatment: Mapped[str | None] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # Work on it
+    score: Mapped[int] = mapped_column(default=0)
+    score_level: Mapped[ScoreLevel] = mapped_column(default=ScoreLevel.COLD)
+    score_breakdown: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    score_version: Mapped[int | None]
+    first_contacted_at: Mapped[datetime | None]
+    converted_at: Mapped[datetime | None]
+    lost_reason: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    tags: Mapped[list[Tag]] = relationship(secondary=lead_tag, lazy="selectin", order_by=Tag.name)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # Every list the desk offers is ordered by (created_time, id) or (score, id) within a scope.
+        Index("ix_lead_created", "created_time", "id"),
+        Index("ix_lead_score", "score", "id"),
+        Index("ix_lead_distributor_created", "distributor_id", "created_time", "id"),
+        Index("ix_lead_distributor_score", "distributor_id", "score", "id"),
+        Index("ix_lead_assignee_created", "assignee_id", "created_time", "id"),
+        Index("ix_lead_status_created", "status", "created_time", "id"),
+        Index("ix_lead_treatment_created", "treatment", "created_time", "id"),
+        Index("ix_lead_deleted", "deleted_at", "id"),
+        Index("ix_lead_email", "email"),
+        Index("ix_lead_phone", "phone"),
+        Index("ix_lead_campaign", "campaign_id"),
+        Index("ix_lead_form", "form_id"),
+        Index("ix_lead_duplicate_of", "duplicate_of_id"),
+    )
+
+
+class LeadStatusCount(Base):
+    """Live leads per (distributor, assignee, status): the desk's counts without a full scan."""
+
+    __tablename__ = "lead_status_count"
+
+    distributor_id: Mapped[int] = mapped_column(
+        ForeignKey("distributor.id", ondelete="CASCADE"), primary_key=True
+    )
+    assignee_key: Mapped[int] = mapped_column(primary_key=True)  # 0 when unassigned
+    status: Mapped[Status] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class LeadSearchTerm(Base):
+    """Folded words of a lead's name, email and phone, searched by prefix on one index."""
+
+    __tablename__ = "lead_search_term"
+
+    # Byte order on PostgreSQL too, so a range on the index is exactly a prefix match.
+    term: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+    )
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,80 @@
+"""Find a lead by name, email or phone, typed any way, through one prefix index."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+
+import phonenumbers
+from sqlalchemy import ColumnElement, and_, select
+
+from leadhub.leads.models import Lead, LeadSearchTerm
+
+MAX_TERM = 64
+MIN_WORD = 2
+_TOP = "\U0010ffff"  # sorts after every other character: "p" <= term < "p" + _TOP is a prefix match
+_SPLIT = re.compile(r"[^\w]+", re.UNICODE)
+_PHONE_CHARS = re.compile(r"^[\d\s+().\-/]+$")
+_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه", "ـ": None})
+
+
+def fold(text: str) -> str:
+    """Lower-case, without accents, dotless i or Arabic letter variants: 'Şahin' -> 'sahin'."""
+    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i").casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.translate(_ARABIC_FOLD)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def terms_for(*, full_name: str | None, email: str | None, phone: str | None) -> set[str]:
+    """The index terms of one lead."""
+    terms: set[str] = set()
+    if full_name:
+        terms.update(word for word in _SPLIT.split(fold(full_name)) if word)
+    if email:
+        address = email.lower()
+        terms.add(address)
+        local = address.split("@", 1)[0]
+        terms.update(word for word in _SPLIT.split(fold(local)) if len(word) >= MIN_WORD)
+    if phone:
+        terms.add(_digits(phone))
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            terms.add(str(phonenumbers.parse(phone).national_number))
+    return {term[:MAX_TERM] for term in terms if term}
+
+
+def _prefix(term: str) -> ColumnElement[bool]:
+    matching = select(LeadSearchTerm.lead_id).where(
+        LeadSearchTerm.term >= term, LeadSearchTerm.term < term + _TOP
+    )
+    return Lead.id.in_(matching)
+
+
+def _exact(term: str) -> ColumnElement[bool]:
+    return Lead.id.in_(select(LeadSearchTerm.lead_id).where(LeadSearchTerm.term == term))
+
+
+def clause(query: str, *, region: str | None = None) -> ColumnElement[bool] | None:
+    """A condition for the leads matching `query`, or None when it holds nothing to search."""
+    query = query.strip()[:200]
+    if not query:
+        return None
+    if "@" in query:
+        return _prefix(query.lower()[:MAX_TERM])
+    if _PHONE_CHARS.match(query) and len(_digits(query)) >= 4:
+        try:
+            number = phonenumbers.parse(query, (region or "TR").upper())
+            if phonenumbers.is_valid_number(number):
+                return _exact(f"{number.country_code}{number.national_number}")
+        except phonenumbers.NumberParseException:
+            pass
+        return _prefix(_digits(query).lstrip("0") or "0")
+    words = [w for w in _SPLIT.split(fold(query)) if w]
+    if not words:
+        return None
+    return and_(*(_prefix(w[:MAX_TERM]) for w in words))

@@ -1,0 +1,393 @@
+"""The lead desk's verbs: list, get, update, change status, assign, tag, delete, restore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from leadhub import events
+from leadhub.audit import service as audit
+from leadhub.auth.models import CLINIC_ROLES, Role, User
+from leadhub.auth.permissions import can, ensure_can
+from leadhub.auth.scope import visible_leads
+from leadhub.db import decode_cursor, encode_cursor, utcnow
+from leadhub.distributors.models import Distributor
+from leadhub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from leadhub.interactions import service as interactions
+from leadhub.interactions.models import CONTACT_KINDS, Interaction, Kind
+from leadhub.leads import search
+from leadhub.leads.models import (
+    OPEN_STATUSES,
+    PIPELINE,
+    Lead,
+    LeadStatusCount,
+    Status,
+    Tag,
+    lead_tag,
+)
+from leadhub.leads.schemas import InteractionCreate, LeadFilter, LeadUpdate
+
+# Audited actions shown on the timeline; status changes and assignments are interactions already.
+TIMELINE_AUDIT_ACTIONS = ("lead.create", "lead.update", "lead.delete", "lead.restore")
+ON_TIMELINE_AS_INTERACTIONS = frozenset({"status", "assignee_id", "lost_reason"})
+
+
+@dataclass
+class Page:
+    items: list[Lead]
+    next_cursor: str | None
+
+
+def _day_start(day: Any, tz: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
+
+
+def filtered(user: User, filters: LeadFilter):  # noqa: ANN201 - a Select of Lead
+    """visible_leads(user) narrowed by the desk's filters (no order, no paging)."""
+    stmt = visible_leads(user, deleted=filters.deleted)
+    if filters.status:
+        stmt = stmt.where(Lead.status.in_(filters.status))
+    if filters.distributor_id is not None:
+        stmt = stmt.where(Lead.distributor_id == filters.distributor_id)
+    if filters.unassigned:
+        stmt = stmt.where(Lead.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        stmt = stmt.where(Lead.assignee_id == filters.assignee_id)
+    if filters.score_min is not None:
+        stmt = stmt.where(Lead.score >= filters.score_min)
+    if filters.score_max is not None:
+        stmt = stmt.where(Lead.score <= filters.score_max)
+    if filters.created_from is not None:
+        stmt = stmt.where(Lead.created_time >= _day_start(filters.created_from, user.timezone))
+    if filters.created_to is not None:
+        end = _day_start(filters.created_to + timedelta(days=1), user.timezone)
+        stmt = stmt.where(Lead.created_time < end)
+    if filters.treatment:
+        stmt = stmt.where(Lead.treatment == filters.treatment)
+    if filters.platform is not None:
+        stmt = stmt.where(Lead.platform == filters.platform)
+    if filters.tag:
+        tagged = select(lead_tag.c.lead_id).join(Tag).where(Tag.name == filters.tag.lower())
+        stmt = stmt.where(Lead.id.in_(tagged))
+    if filters.q:
+        region = user.distributor.country if user.distributor else None
+        condition = search.clause(filters.q, region=region)
+        if condition is not None:
+            stmt = stmt.where(condition)
+    return stmt
+
+
+def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
+    """One page of the leads `user` may see, newest or best first, by keyset."""
+    stmt = filtered(user, filters)
+    if filters.sort == "score":
+        key, kinds = (Lead.score, Lead.id), (int, int)
+    else:
+        key, kinds = (Lead.created_time, Lead.id), (datetime, int)
+    if filters.cursor:
+        stmt = stmt.where(tuple_(*key) < tuple_(*decode_cursor(filters.cursor, kinds)))
+    stmt = stmt.order_by(*(column.desc() for column in key)).limit(filters.limit + 1)
+    rows = list(session.scalars(stmt))
+    items = rows[: filters.limit]
+    next_cursor = None
+    if len(rows) > filters.limit:
+        last = items[-1]
+        next_cursor = encode_cursor([getattr(last, column.key) for column in key])
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def count_by_status(session: Session, *, user: User) -> dict[Status, int]:
+    """Live leads per status in the user's scope, from the maintained counts table."""
+    counts = LeadStatusCount
+    stmt = select(counts.status, func.sum(counts.n)).group_by(counts.status)
+    if user.role is Role.AGENT:
+        allowed = session.scalar(
+            select(Distributor.agents_see_unassigned).where(Distributor.id == user.distributor_id)
+        )
+        mine = counts.assignee_key == user.id
+        pool = (counts.distributor_id == user.distributor_id) & (counts.assignee_key == 0)
+        stmt = stmt.where(or_(mine, pool) if allowed else mine)
+    elif user.role not in CLINIC_ROLES and user.distributor_id is not None:
+        stmt = stmt.where(counts.distributor_id == user.distributor_id)
+    elif user.role not in CLINIC_ROLES and user.role is not Role.VIEWER:
+        return dict.fromkeys(Status, 0)
+    found = {Status(status): int(n or 0) for status, n in session.execute(stmt)}
+    return {status: found.get(status, 0) for status in Status}
+
+
+def get_visible(
+    session: Session, *, lead_id: int, user: User, include_deleted: bool = False
+) -> Lead:
+    """A lead the user may see; leads outside their scope look absent (404, not 403)."""
+    lead = session.scalar(visible_leads(user).where(Lead.id == lead_id))
+    if lead is None and include_deleted and can(user, "restore"):
+        lead = session.scalar(visible_leads(user, deleted=True).where(Lead.id == lead_id))
+    if lead is None:
+        raise NotFound("No such lead.")
+    return lead
+
+
+def _snapshot(lead: Lead) -> dict[str, Any]:
+    return {
+        "status": lead.status,
+        "assignee_id": lead.assignee_id,
+        "lost_reason": lead.lost_reason,
+        "tags": [t.name for t in lead.tags],
+        "deleted_at": lead.deleted_at,
+    }
+
+
+def _audit_change(
+    session: Session, *, lead: Lead, actor: User, action: str, before: dict[str, Any]
+) -> dict[str, Any]:
+    old, new = audit.changes(audit.jsonable(before), audit.jsonable(_snapshot(lead)))
+    if new:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            object_type="lead",
+            object_id=lead.id,
+            before=old,
+            after=new,
+        )
+    return new
+
+
+def _allowed_targets(current: Status, user: User) -> set[Status]:
+    if current in OPEN_STATUSES:
+        later = PIPELINE[PIPELINE.index(current) + 1 :]
+        return {*later, Status.LOST, Status.INVALID}
+    return set(OPEN_STATUSES) if can(user, "reopen") else set()
+
+
+def allowed_statuses(lead: Lead, user: User) -> list[Status]:
+    """The statuses `user` may move `lead` to, in pipeline order, for the quick actions."""
+    targets = _allowed_targets(lead.status, user) if can(user, "update") else set()
+    return [s for s in Status if s in targets]
+
+
+def _set_status(
+    session: Session, *, lead: Lead, status: Status, actor: User, reason: str | None
+) -> None:
+    if status == lead.status:
+        return
+    if status not in _allowed_targets(lead.status, actor):
+        raise InvalidInput(f"A {lead.status.value} lead cannot become {status.value}.")
+    if status is Status.LOST and not (reason and reason.strip()):
+        raise InvalidInput("Say why the lead was lost.")
+    previous = lead.status
+    lead.status = status
+    lead.lost_reason = reason.strip() if status is Status.LOST and reason else None
+    if status is Status.CONVERTED:
+        lead.converted_at = utcnow()
+    elif previous is Status.CONVERTED:
+        lead.converted_at = None
+    body = f"{previous.value} → {status.value}"
+    if lead.lost_reason:
+        body += f": {lead.lost_reason}"
+    interactions.record(session, lead=lead, kind=Kind.STATUS_CHANGE, actor=actor, body=body)
+
+
+def _set_assignee(session: Session, *, lead: Lead, assignee_id: int | None, actor: User) -> None:
+    if assignee_id == lead.assignee_id:
+        return
+    claiming = can(actor, "claim") and assignee_id == actor.id and lead.assignee_id is None
+    if not (can(actor, "assign") or claiming):
+        raise Forbidden("Your role may not assign this lead.")
+    assignee = None
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if assignee is None or not assignee.active or assignee.role is Role.VIEWER:
+            raise InvalidInput("No such active staff member.")
+        if assignee.distributor_id not in (None, lead.distributor_id):
+            raise InvalidInput("That staff member works for another distributor.")
+    lead.assignee_id = assignee_id
+    if assignee is not None and lead.status is Status.NEW:
+        lead.status = Status.ASSIGNED
+    elif assignee is None and lead.status is Status.ASSIGNED:
+        lead.status = Status.NEW
+    body = assignee.name if assignee else None
+    interactions.record(session, lead=lead, kind=Kind.ASSIGNMENT, actor=actor, body=body)
+
+
+def _tags_named(session: Session, names: list[str]) -> list[Tag]:
+    if not names:
+        return []
+    found = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    for name in names:
+        if name not in found:
+            found[name] = Tag(name=name)
+            session.add(found[name])
+    return [found[name] for name in sorted(names)]
+
+
+def update(session: Session, *, lead: Lead, data: LeadUpdate, actor: User) -> Lead:
+    """Apply a client's change if it read the current version; a stale one is a Conflict."""
+    ensure_can(actor, "update", lead)
+    if lead.is_deleted:
+        raise InvalidInput("Restore the lead before changing it.")
+    if data.version != lead.version:
+        raise Conflict(
+            "This lead was changed since you read it.", details={"version": lead.version}
+        )
+    fields = data.model_dump(exclude_unset=True)
+    before = _snapshot(lead)
+    if "assignee_id" in fields:
+        _set_assignee(session, lead=lead, assignee_id=data.assignee_id, actor=actor)
+    if data.status is not None:
+        _set_status(session, lead=lead, status=data.status, actor=actor, reason=data.lost_reason)
+    if data.tags is not None:
+        lead.tags = _tags_named(session, data.tags)
+    changed = _audit_change(session, lead=lead, actor=actor, action="lead.update", before=before)
+    if changed:
+        session.flush()
+        events.emit(
+            session,
+            events.LeadUpdated(lead.id, lead.distributor_id, changes=changed, actor_id=actor.id),
+        )
+    return lead
+
+
+def change_status(
+    session: Session, *, lead: Lead, status: Status, actor: User, reason: str | None = None
+) -> Lead:
+    data = LeadUpdate(version=lead.version, status=status, lost_reason=reason)
+    return update(session, lead=lead, data=data, actor=actor)
+
+
+def assign(session: Session, *, lead: Lead, assignee_id: int | None, actor: User) -> Lead:
+    return update(
+        session,
+        lead=lead,
+        data=LeadUpdate(version=lead.version, assignee_id=assignee_id),
+        actor=actor,
+    )
+
+
+def log_interaction(
+    session: Session, *, lead: Lead, data: InteractionCreate, actor: User
+) -> Interaction:
+    """Log a call, email, WhatsApp message, meeting or note; contact marks first contact."""
+    ensure_can(actor, "interact", lead)
+    if lead.is_deleted:
+        raise InvalidInput("Restore the lead before working on it.")
+    before = _snapshot(lead)
+    interaction = interactions.record(
+        session,
+        lead=lead,
+        kind=data.kind,
+        actor=actor,
+        body=data.body,
+        outcome=data.outcome,
+        duration_seconds=data.duration_seconds,
+        occurred_at=data.occurred_at,
+    )
+    if data.kind in CONTACT_KINDS:
+        if lead.first_contacted_at is None or interaction.occurred_at < lead.first_contacted_at:
+            lead.first_contacted_at = interaction.occurred_at
+        if lead.status in (Status.NEW, Status.ASSIGNED):
+            _set_status(session, lead=lead, status=Status.CONTACTED, actor=actor, reason=None)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="lead.interaction",
+        object_type="lead",
+        object_id=lead.id,
+        after={"interaction_id": interaction.id, "kind": data.kind.value},
+    )
+    _audit_change(session, lead=lead, actor=actor, action="lead.update", before=before)
+    events.emit(
+        session,
+        events.LeadUpdated(
+            lead.id,
+            lead.distributor_id,
+            changes={"interaction": data.kind.value},
+            actor_id=actor.id,
+        ),
+    )
+    return interaction
+
+
+def delete(session: Session, *, lead: Lead, actor: User) -> Lead:
+    ensure_can(actor, "delete", lead)
+    if lead.is_deleted:
+        return lead
+    before = _snapshot(lead)
+    lead.deleted_at = utcnow()
+    _audit_change(session, lead=lead, actor=actor, action="lead.delete", before=before)
+    events.emit(
+        session,
+        events.LeadUpdated(
+            lead.id, lead.distributor_id, changes={"deleted": True}, actor_id=actor.id
+        ),
+    )
+    return lead
+
+
+def restore(session: Session, *, lead: Lead, actor: User) -> Lead:
+    ensure_can(actor, "restore", lead)
+    if not lead.is_deleted:
+        return lead
+    before = _snapshot(lead)
+    lead.deleted_at = None
+    _audit_change(session, lead=lead, actor=actor, action="lead.restore", before=before)
+    events.emit(
+        session,
+        events.LeadUpdated(
+            lead.id, lead.distributor_id, changes={"deleted": False}, actor_id=actor.id
+        ),
+    )
+    return lead
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str
+    actor_name: str | None
+    body: str | None = None
+    outcome: str | None = None
+    duration_seconds: int | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def timeline(session: Session, *, lead: Lead) -> list[TimelineItem]:
+    """Interactions and audited changes of a lead, newest first."""
+    items = [
+        TimelineItem(
+            at=i.occurred_at,
+            kind=i.kind.value,
+            actor_name=i.actor_name,
+            body=i.body,
+            outcome=i.outcome.value if i.outcome else None,
+            duration_seconds=i.duration_seconds,
+        )
+        for i in interactions.for_lead(session, lead_id=lead.id)
+    ]
+    for event in audit.for_object(session, object_type="lead", object_id=lead.id):
+        if event.action not in TIMELINE_AUDIT_ACTIONS:
+            continue
+        changes = {
+            key: (value, (event.after or {}).get(key))
+            for key, value in (event.before or {}).items()
+            if key not in ON_TIMELINE_AS_INTERACTIONS
+        }
+        if event.action == "lead.update" and not changes:
+            continue
+        items.append(
+            TimelineItem(
+                at=event.at,
+                kind=event.action.removeprefix("lead."),
+                actor_name=event.actor_name,
+                changes=changes,
+            )
+        )
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items

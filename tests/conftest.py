@@ -1,0 +1,162 @@
+"""Test fixtures: one migrated database per run, one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from leadhub.app import create_app
+from leadhub.auth import service as accounts
+from leadhub.auth.models import Role, User
+from leadhub.db import Base, db
+from leadhub.extensions import limiter
+from leadhub.migrate import upgrade
+from tests.factories import PASSWORD, DistributorFactory, LeadFactory, UserFactory
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _reset_schema(url: str) -> None:
+    """Start from nothing, then migrate: proves the migrations build the schema."""
+    if not url.startswith("postgresql"):
+        return
+    from leadhub.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _database_url(tmp_path_factory)
+    _reset_schema(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    os.environ.setdefault("LEADHUB_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+    application = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "SERVER_NAME": None,
+        }
+    )
+    return application
+
+
+@pytest.fixture(autouse=True)
+def db_session(app: Any) -> Iterator[Any]:
+    """Every test runs inside a transaction that is rolled back at its end."""
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    db.session.remove()
+    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    limiter.reset()
+    with app.app_context():
+        yield db.session
+    db.session.remove()
+    transaction.rollback()
+    connection.close()
+    db.session.configure(bind=db.engine)
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def distributor() -> Any:
+    return DistributorFactory(name="Istanbul Smile")
+
+
+@pytest.fixture
+def other_distributor() -> Any:
+    return DistributorFactory(name="Dubai Care", country="AE", language="ar")
+
+
+@pytest.fixture
+def users(distributor: Any, other_distributor: Any) -> dict[str, User]:
+    """One user per role, plus a manager and an agent of another distributor."""
+    return {
+        "superadmin": UserFactory(role=Role.SUPERADMIN, name="Sema Super"),
+        "admin": UserFactory(role=Role.ADMIN, name="Ali Admin"),
+        "manager": UserFactory(role=Role.MANAGER, distributor=distributor, name="Mert Manager"),
+        "agent": UserFactory(role=Role.AGENT, distributor=distributor, name="Ayse Agent"),
+        "viewer": UserFactory(role=Role.VIEWER, distributor=distributor, name="Veli Viewer"),
+        "manager_other": UserFactory(
+            role=Role.MANAGER, distributor=other_distributor, name="Omar Other"
+        ),
+        "agent_other": UserFactory(
+            role=Role.AGENT, distributor=other_distributor, name="Huda Other"
+        ),
+    }
+
+
+@pytest.fixture
+def login_as(client: Any, users: dict[str, User]) -> Callable[[str | User], User]:
+    """Sign in through the real sign-in form."""
+
+    def sign_in(who: str | User) -> User:
+        user = users[who] if isinstance(who, str) else who
+        client.get("/login")
+        response = client.post(
+            "/login",
+            data={
+                "email": user.email,
+                "password": PASSWORD,
+                "csrf_token": csrf_token(client),
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return sign_in
+
+
+def csrf_token(client: Any) -> str:
+    """The CSRF token of the client's session, as a page would embed it."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def api_as(users: dict[str, User]) -> Callable[[str | User], dict[str, str]]:
+    """Authorization headers with a fresh API key of that user."""
+
+    def headers(who: str | User) -> dict[str, str]:
+        user = users[who] if isinstance(who, str) else who
+        key = accounts.create_api_key(db.session, user=user, name="test", actor=None)
+        db.session.flush()
+        return {"Authorization": f"Bearer {key}"}
+
+    return headers
+
+
+@pytest.fixture
+def lead_factory(distributor: Any) -> Callable[..., Any]:
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("distributor_id", distributor.id)
+        return LeadFactory(**kwargs)
+
+    return make

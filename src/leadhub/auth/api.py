@@ -16,16 +16,16 @@ bp = APIBlueprint("auth_api", __name__, tag="Accounts")
 
 
 @bp.get("/me")
+@role_required(*ALL_ROLES)
 @bp.output(UserRead)
 @bp.doc(security="BearerAuth", summary="The user behind this API key or session")
-@role_required(*ALL_ROLES)
 def me() -> Any:
     return acting_user()
 
 
 @bp.get("/users")
+@role_required(Role.SUPERADMIN, Role.ADMIN)
 @bp.output(list[UserRead])
 @bp.doc(security="BearerAuth", summary="All users (admin and up)")
-@role_required(Role.SUPERADMIN, Role.ADMIN)
 def users() -> Any:
     return service.list_users(db.session, actor=acting_user())

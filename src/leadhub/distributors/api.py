@@ -15,8 +15,8 @@ bp = APIBlueprint("distributors_api", __name__, tag="Distributors")
 
 
 @bp.get("/distributors")
+@role_required(*ALL_ROLES)
 @bp.output(list[DistributorRead])
 @bp.doc(security="BearerAuth", summary="Distributors in the caller's scope")
-@role_required(*ALL_ROLES)
 def distributors() -> Any:
     return service.list_visible(db.session, user=acting_user())

@@ -34,10 +34,10 @@ def _read(lead: Any) -> dict[str, Any]:
 
 
 @bp.get("/leads")
+@role_required(*ALL_ROLES)
 @bp.input(LeadFilter, location="query", arg_name="query_filters")
 @bp.output(LeadPage)
 @bp.doc(security="BearerAuth", summary="Leads in scope, newest or best first, by cursor")
-@role_required(*ALL_ROLES)
 def list_leads(query_filters: LeadFilter) -> Any:
     filters = LeadFilter.from_args(request.args)  # repeated `status` values are allowed here
     page = service.list_visible(db.session, user=acting_user(), filters=filters)
@@ -45,28 +45,28 @@ def list_leads(query_filters: LeadFilter) -> Any:
 
 
 @bp.get("/leads/counts")
+@role_required(*ALL_ROLES)
 @bp.output(StatusCounts)
 @bp.doc(security="BearerAuth", summary="Live leads per status in the caller's scope")
-@role_required(*ALL_ROLES)
 def lead_counts() -> Any:
     counts = service.count_by_status(db.session, user=acting_user())
     return {"counts": {s.value: n for s, n in counts.items()}, "total": sum(counts.values())}
 
 
 @bp.get("/leads/<int:lead_id>")
+@role_required(*ALL_ROLES)
 @bp.output(LeadRead)
 @bp.doc(security="BearerAuth", summary="One lead")
-@role_required(*ALL_ROLES)
 def get_lead(lead_id: int) -> Any:
     user = acting_user()
     return _read(service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True))
 
 
 @bp.post("/leads")
+@role_required(*LEAD_WRITERS)
 @bp.input(LeadCreate, arg_name="data")
 @bp.output(LeadRead, status_code=201)
 @bp.doc(security="BearerAuth", summary="Enter a lead by hand (source: manual)")
-@role_required(*LEAD_WRITERS)
 def create_lead(data: LeadCreate) -> Any:
     lead = intake.create_manual(db.session, data=data, actor=acting_user())
     db.session.commit()
@@ -74,6 +74,7 @@ def create_lead(data: LeadCreate) -> Any:
 
 
 @bp.patch("/leads/<int:lead_id>")
+@role_required(*LEAD_WRITERS)
 @bp.input(LeadUpdate, arg_name="data")
 @bp.output(LeadRead)
 @bp.doc(
@@ -81,7 +82,6 @@ def create_lead(data: LeadCreate) -> Any:
     summary="Change status, assignee or tags; send the version you read",
     responses={409: "The lead changed since you read it; the body holds the current lead"},
 )
-@role_required(*LEAD_WRITERS)
 def update_lead(lead_id: int, data: LeadUpdate) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user)
@@ -93,10 +93,10 @@ def update_lead(lead_id: int, data: LeadUpdate) -> Any:
 
 
 @bp.post("/leads/<int:lead_id>/interactions")
+@role_required(*LEAD_WRITERS)
 @bp.input(InteractionCreate, arg_name="data")
 @bp.output(InteractionRead, status_code=201)
 @bp.doc(security="BearerAuth", summary="Log a call, email, WhatsApp message, meeting or note")
-@role_required(*LEAD_WRITERS)
 def add_interaction(lead_id: int, data: InteractionCreate) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user)
@@ -106,9 +106,9 @@ def add_interaction(lead_id: int, data: InteractionCreate) -> Any:
 
 
 @bp.delete("/leads/<int:lead_id>")
+@role_required(*ADMINS)
 @bp.output(LeadRead)
 @bp.doc(security="BearerAuth", summary="Move a lead to the deleted view (admin and up)")
-@role_required(*ADMINS)
 def delete_lead(lead_id: int) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True)
@@ -118,9 +118,9 @@ def delete_lead(lead_id: int) -> Any:
 
 
 @bp.post("/leads/<int:lead_id>/restore")
+@role_required(*ADMINS)
 @bp.output(LeadRead)
 @bp.doc(security="BearerAuth", summary="Bring a deleted lead back (admin and up)")
-@role_required(*ADMINS)
 def restore_lead(lead_id: int) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True)

@@ -137,6 +137,20 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
     tags: Mapped[list[Tag]] = relationship(secondary=lead_tag, lazy="selectin", order_by=Tag.name)
 
     __mapper_args__ = {"version_id_col": version}
+
+    # Set on every new lead, so the flush hook in projections.py always knows what a change replaced.
+    _TRACKED_DEFAULTS: dict[str, Any] = {
+        "status": Status.NEW,
+        "assignee_id": None,
+        "deleted_at": None,
+        "full_name": None,
+        "email": None,
+        "phone": None,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**self._TRACKED_DEFAULTS, **kwargs})
+
     __table_args__ = (
         # Every list the desk offers is ordered by (created_time, id) or (score, id) within a scope.
         Index("ix_lead_created", "created_time", "id"),

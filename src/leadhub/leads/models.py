@@ -138,7 +138,7 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
 
     __mapper_args__ = {"version_id_col": version}
 
-    # Set on every new lead, so the flush hook in projections.py always knows what a change replaced.
+    # Set on every new lead so the flush hook (projections.py) knows what a change replaced.
     _TRACKED_DEFAULTS: dict[str, Any] = {
         "status": Status.NEW,
         "assignee_id": None,

@@ -68,8 +68,8 @@ def db_session(app: Any) -> Iterator[Any]:
     db.session.remove()
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
     limiter.reset()
-    with app.app_context():
-        yield db.session
+    # No app context is held here: each request gets its own, so `g` never leaks between them.
+    yield db.session
     db.session.remove()
     transaction.rollback()
     connection.close()
@@ -147,7 +147,7 @@ def api_as(users: dict[str, User]) -> Callable[[str | User], dict[str, str]]:
     def headers(who: str | User) -> dict[str, str]:
         user = users[who] if isinstance(who, str) else who
         key = accounts.create_api_key(db.session, user=user, name="test", actor=None)
-        db.session.flush()
+        db.session.commit()
         return {"Authorization": f"Bearer {key}"}
 
     return headers

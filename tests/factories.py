@@ -21,7 +21,9 @@ class _Base(factory.alchemy.SQLAlchemyModelFactory):
     class Meta:
         abstract = True
         sqlalchemy_session_factory = db.session
-        sqlalchemy_session_persistence = "flush"
+        # Commit releases the test's SAVEPOINT: requests, which use sessions of their own on the
+        # same connection, see the rows; the test's outer transaction still rolls them back.
+        sqlalchemy_session_persistence = "commit"
 
 
 class DistributorFactory(_Base):

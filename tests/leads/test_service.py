@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from leadhub.audit.models import AuditEvent
 from leadhub.db import utcnow
@@ -235,10 +235,11 @@ def _table_counts(db_session):
 
 
 def _true_counts(db_session):
+    assignee_key = func.coalesce(Lead.assignee_id, literal_column("0"))
     rows = db_session.execute(
-        select(Lead.distributor_id, func.coalesce(Lead.assignee_id, 0), Lead.status, func.count())
+        select(Lead.distributor_id, assignee_key, Lead.status, func.count())
         .where(Lead.deleted_at.is_(None))
-        .group_by(Lead.distributor_id, func.coalesce(Lead.assignee_id, 0), Lead.status)
+        .group_by(Lead.distributor_id, assignee_key, Lead.status)
     )
     return {(d, a, s): n for d, a, s, n in rows}
 

@@ -147,6 +147,7 @@ def _audit_change(
 ) -> dict[str, Any]:
     old, new = audit.changes(audit.jsonable(before), audit.jsonable(_snapshot(lead)))
     if new:
+        lead.updated_at = utcnow()  # an UPDATE of the row, so even a tags-only change bumps version
         audit.record(
             session,
             actor=actor,

@@ -189,7 +189,7 @@ def test_create_a_manual_lead_normalizes_and_links_duplicates(
     assert body["source"] == "manual" and body["distributor_id"] == distributor.id
     assert body["duplicate_of_id"] == original.id
     assert (
-        client.get(f"/api/v1/leads?q=elif", headers=api_as("admin")).json["items"][0]["id"]
+        client.get("/api/v1/leads?q=elif", headers=api_as("admin")).json["items"][0]["id"]
         == body["id"]
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -134,6 +135,14 @@ def register_errors(app: Flask) -> None:
             "csrf_failed",
             _("The form expired or was not sent from LeadHub. Reload and try again."),
         )
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded) -> Any:
+        if exc.response is not None:  # a page of its own, e.g. the sign-in form with a notice
+            return exc.response
+        retry = exc.get_headers()
+        headers = {"Retry-After": v for k, v in retry if k == "Retry-After"}
+        return error_response(429, "rate_limited", _friendly(429), None, headers or None)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

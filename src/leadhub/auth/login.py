@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Flask, Request, g, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_login import LoginManager
 
 from leadhub.auth import service
@@ -28,19 +28,19 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def load_user_from_request(req: Request) -> User | None:
-    if not req.path.startswith("/api/"):
-        return None
-    header = req.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
+def _api_key_user() -> None:
+    """A Bearer key on an API call decides who is calling, even beside a session cookie."""
+    if not request.path.startswith("/api/"):
+        return
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        return None
+        return
     user = service.user_for_api_key(db.session, key.strip())
     if user is None:
         raise Unauthorized("The API key is not valid or was revoked.")
     db.session.commit()  # keeps last_used_at
     g.auth_via = "api_key"
-    return user
+    current_app.login_manager._update_request_context_with_user(user)
 
 
 def _csrf_for_session_api_calls() -> None:
@@ -56,7 +56,6 @@ def init_app(app: Flask, manager: LoginManager) -> None:
     manager.init_app(app)
     manager.session_protection = "strong"
     manager.user_loader(load_user)
-    manager.request_loader(load_user_from_request)
 
     @manager.unauthorized_handler
     def unauthorized() -> Any:
@@ -64,4 +63,5 @@ def init_app(app: Flask, manager: LoginManager) -> None:
             raise Unauthorized()
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
+    app.before_request(_api_key_user)
     app.before_request(_csrf_for_session_api_calls)

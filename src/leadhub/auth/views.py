@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -55,7 +56,8 @@ def _safe_next(target: str | None) -> str:
 
 def _throttled(_limit: Any) -> Any:
     message = _("Too many failed sign-in attempts. Wait 15 minutes and try again.")
-    return render_template("auth/login.html", error=message, email=request.form.get("email")), 429
+    page = render_template("auth/login.html", error=message, email=request.form.get("email"))
+    return make_response(page, 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -140,8 +140,7 @@ def register_errors(app: Flask) -> None:
     def rate_limited(exc: RateLimitExceeded) -> Any:
         if exc.response is not None:  # a page of its own, e.g. the sign-in form with a notice
             return exc.response
-        retry = exc.get_headers()
-        headers = {"Retry-After": v for k, v in retry if k == "Retry-After"}
+        headers = {k: v for k, v in exc.get_headers() if k == "Retry-After"}
         return error_response(429, "rate_limited", _friendly(429), None, headers or None)
 
     @app.errorhandler(Exception)

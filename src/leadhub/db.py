@@ -120,7 +120,7 @@ class Database:
         self.session = scoped_session(sessionmaker(expire_on_commit=False))
 
     def configure(self, url: str) -> None:
-        if self.engine is not None and str(self.engine.url) == url:
+        if self.engine is not None and self.engine.url.render_as_string(False) == url:
             return
         if self.engine is not None:
             self.engine.dispose()

@@ -32,7 +32,8 @@ def _check_redis(url: str) -> str | None:
     import redis
 
     try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
+        with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+            client.ping()
         return None
     except Exception as exc:  # noqa: BLE001
         return type(exc).__name__

@@ -20,8 +20,14 @@ def cli_env(tmp_path, monkeypatch, database_url, db_session):
     """A fresh SQLite database and instance folder, as on a new machine."""
     monkeypatch.setenv("LEADHUB_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    previous = db.engine
     yield tmp_path
-    db.configure(database_url)  # the commands pointed the shared engine at their own database
+    # the commands pointed the shared engine at their own database: put the test's back
+    cli_engine, db.engine = db.engine, previous
+    db.session.remove()
+    db.session.configure(bind=previous)
+    if cli_engine is not previous:
+        cli_engine.dispose()
 
 
 def _run(*args, input=None):

@@ -122,8 +122,6 @@ class Database:
     def configure(self, url: str) -> None:
         if self.engine is not None and self.engine.url.render_as_string(False) == url:
             return
-        if self.engine is not None:
-            self.engine.dispose()
         self.engine = make_engine(url)
         self.session.remove()
         self.session.configure(bind=self.engine)

@@ -52,7 +52,7 @@ fmt: $(STAMP)/python
 	$(BIN)/ruff check --fix src tests benchmarks
 
 translations: $(STAMP)/python
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o src/leadhub/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o src/leadhub/translations/messages.pot .
 	$(BIN)/pybabel update -i src/leadhub/translations/messages.pot -d src/leadhub/translations -D messages --no-fuzzy-matching
 
 clean:

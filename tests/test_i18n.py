@@ -34,7 +34,7 @@ METHOD_MAP = [
     ("src/**.py", "python"),
     ("src/**/templates/**.html", "jinja2"),
 ]
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]")
 FIX = "run `make translations`, then translate the new strings in {po}"
 

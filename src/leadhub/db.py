@@ -24,7 +24,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from leadhub.errors import InvalidInput
+from leadhub.errors import N_, InvalidInput
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -170,4 +170,4 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
                 out.append(kind(value))
         return out
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput("the cursor is not valid; start again from the first page") from exc
+        raise InvalidInput(N_("The cursor is not valid; start again from the first page.")) from exc

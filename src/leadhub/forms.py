@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from leadhub.errors import DomainError, InvalidInput
+from leadhub.errors import N_, DomainError, InvalidInput
 from leadhub.leads.schemas import validation_details
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,12 +36,17 @@ def parse(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(_("Please correct the form."), details=validation_details(exc)) from exc
+        raise InvalidInput(N_("Please correct the form."), details=validation_details(exc)) from exc
+
+
+def translated(exc: DomainError) -> str:
+    """A service's message in the reader's language, with its values filled in."""
+    return _(exc.template, **exc.params)
 
 
 def flash_error(exc: DomainError) -> None:
     """Show a service's refusal on the next page, with the fields it names."""
-    flash(_(exc.message), "danger")
+    flash(translated(exc), "danger")
     if isinstance(exc.details, list):
         for item in exc.details:
             field = item.get("field")

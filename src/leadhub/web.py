@@ -125,7 +125,7 @@ def _validation_details(detail: Any) -> tuple[str, list[dict[str, str]]]:
 def register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
-        message = exc.message if wants_json() else _(exc.message)
+        message = exc.message if wants_json() else _(exc.template, **exc.params)
         return error_response(exc.status, exc.code, message, exc.details)
 
     @app.errorhandler(CSRFError)

@@ -10,7 +10,7 @@ from flask_login import LoginManager
 
 from leadhub.auth import service
 from leadhub.auth.models import User
-from leadhub.errors import Unauthorized
+from leadhub.errors import N_, Unauthorized
 from leadhub.extensions import csrf, db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -37,7 +37,7 @@ def _api_key_user() -> None:
         return
     user = service.user_for_api_key(db.session, key.strip())
     if user is None:
-        raise Unauthorized("The API key is not valid or was revoked.")
+        raise Unauthorized(N_("The API key is not valid or was revoked."))
     db.session.commit()  # keeps last_used_at
     g.auth_via = "api_key"
     current_app.login_manager._update_request_context_with_user(user)

@@ -10,7 +10,7 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 
 from leadhub.auth.models import CLINIC_ROLES, Role, User
-from leadhub.errors import Forbidden, NotFound, Unauthorized
+from leadhub.errors import N_, Forbidden, NotFound, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,10 +77,10 @@ def can(user: User, action: str) -> bool:
 def ensure_can(user: User, action: str, obj: Any = None) -> None:
     """Raise Forbidden unless `user`'s role may do `action` (scope is checked by the caller)."""
     if not can(user, action):
-        raise Forbidden(f"Your role may not {action} leads.")
+        raise Forbidden(N_("Your role may not %(action)s leads."), action=action)
 
 
 def ensure_distributor(user: User, distributor_id: int) -> None:
     """A manager or agent works only inside their own distributor; outside it looks absent."""
     if user.role not in CLINIC_ROLES and user.distributor_id != distributor_id:
-        raise NotFound("No such distributor.")
+        raise NotFound(N_("No such distributor."))

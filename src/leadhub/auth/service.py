@@ -16,7 +16,7 @@ from leadhub.auth.models import CLINIC_ROLES, ApiKey, Role, User
 from leadhub.auth.schemas import PasswordChange, UserCreate, UserUpdate
 from leadhub.db import utcnow
 from leadhub.distributors.models import Distributor
-from leadhub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from leadhub.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 
 USER_FIELDS = ("email", "name", "role", "distributor_id", "language", "active")
 KEY_PREFIX = "lh_"
@@ -32,7 +32,7 @@ def normalize_email(email: str) -> str:
 def get(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     return user
 
 
@@ -66,15 +66,15 @@ def _check_role_and_distributor(
 ) -> None:
     if actor is not None:
         if actor.role not in CLINIC_ROLES:
-            raise Forbidden("Only admins manage users.")
+            raise Forbidden(N_("Only admins manage users."))
         if role is Role.SUPERADMIN and actor.role is not Role.SUPERADMIN:
-            raise Forbidden("Only a superadmin can make a superadmin.")
+            raise Forbidden(N_("Only a superadmin can make a superadmin."))
     if role in (Role.MANAGER, Role.AGENT) and distributor_id is None:
-        raise InvalidInput(f"A {role.value} belongs to a distributor; choose one.")
+        raise InvalidInput(N_("A %(role)s belongs to a distributor; choose one."), role=role.value)
     if role in CLINIC_ROLES and distributor_id is not None:
-        raise InvalidInput("Admins work for the clinic, not for one distributor.")
+        raise InvalidInput(N_("Admins work for the clinic, not for one distributor."))
     if distributor_id is not None and session.get(Distributor, distributor_id) is None:
-        raise InvalidInput("No such distributor.")
+        raise InvalidInput(N_("No such distributor."))
 
 
 def create(session: Session, *, data: UserCreate, actor: User | None) -> User:
@@ -84,7 +84,7 @@ def create(session: Session, *, data: UserCreate, actor: User | None) -> User:
         session, actor=actor, role=data.role, distributor_id=data.distributor_id
     )
     if find_by_email(session, email) is not None:
-        raise Conflict("A user with this email already exists.")
+        raise Conflict(N_("A user with this email already exists."))
     user = User(
         email=email,
         name=data.name.strip(),
@@ -111,9 +111,9 @@ def create(session: Session, *, data: UserCreate, actor: User | None) -> User:
 def update(session: Session, *, user: User, data: UserUpdate, actor: User) -> User:
     fields = data.model_dump(exclude_unset=True)
     if user.role is Role.SUPERADMIN and actor.role is not Role.SUPERADMIN:
-        raise Forbidden("Only a superadmin can change a superadmin.")
+        raise Forbidden(N_("Only a superadmin can change a superadmin."))
     if user.id == actor.id and ("role" in fields or fields.get("active") is False):
-        raise InvalidInput("You cannot change your own role or deactivate yourself.")
+        raise InvalidInput(N_("You cannot change your own role or deactivate yourself."))
     role = fields.get("role", user.role)
     distributor_id = fields.get("distributor_id", user.distributor_id)
     if role in CLINIC_ROLES and "distributor_id" not in fields:
@@ -152,7 +152,7 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
 
 def change_password(session: Session, *, user: User, data: PasswordChange) -> None:
     if not user.password_hash or not check_password_hash(user.password_hash, data.current_password):
-        raise InvalidInput("The current password is not right.")
+        raise InvalidInput(N_("The current password is not right."))
     user.password_hash = generate_password_hash(data.new_password)
     user.password_changed_at = utcnow()
     audit.record(
@@ -171,7 +171,7 @@ def _hash_key(key: str) -> str:
 def create_api_key(session: Session, *, user: User, name: str, actor: User | None) -> str:
     """Make a key for `user` and return it; only its hash is kept, so it is shown once."""
     if actor is not None and actor.id != user.id and actor.role not in CLINIC_ROLES:
-        raise Forbidden("You can only make keys for yourself.")
+        raise Forbidden(N_("You can only make keys for yourself."))
     secret = secrets.token_urlsafe(32)
     prefix = KEY_PREFIX + secrets.token_hex(4)
     key = f"{prefix}_{secret}"
@@ -199,7 +199,7 @@ def list_api_keys(session: Session, *, user: User) -> list[ApiKey]:
 def revoke_api_key(session: Session, *, key_id: int, actor: User) -> ApiKey:
     api_key = session.get(ApiKey, key_id)
     if api_key is None or (api_key.user_id != actor.id and actor.role not in CLINIC_ROLES):
-        raise NotFound("No such API key.")
+        raise NotFound(N_("No such API key."))
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
         audit.record(

@@ -10,7 +10,7 @@ from leadhub.auth.models import User
 from leadhub.auth.scope import distributor_ids_in_scope
 from leadhub.distributors.models import Distributor
 from leadhub.distributors.schemas import DistributorCreate, DistributorUpdate
-from leadhub.errors import Conflict, NotFound
+from leadhub.errors import N_, Conflict, NotFound
 
 FIELDS = ("name", "country", "language", "active", "agents_see_unassigned")
 
@@ -27,7 +27,7 @@ def get_visible(session: Session, *, distributor_id: int, user: User) -> Distrib
     distributor = session.get(Distributor, distributor_id)
     ids = distributor_ids_in_scope(user)
     if distributor is None or (ids is not None and distributor_id not in ids):
-        raise NotFound("No such distributor.")
+        raise NotFound(N_("No such distributor."))
     return distributor
 
 
@@ -37,7 +37,7 @@ def find_by_name(session: Session, name: str) -> Distributor | None:
 
 def create(session: Session, *, data: DistributorCreate, actor: User | None) -> Distributor:
     if find_by_name(session, data.name) is not None:
-        raise Conflict("A distributor with this name already exists.")
+        raise Conflict(N_("A distributor with this name already exists."))
     distributor = Distributor(**{**data.model_dump(), "name": data.name.strip()})
     session.add(distributor)
     session.flush()
@@ -57,7 +57,7 @@ def update(
 ) -> Distributor:
     other = find_by_name(session, data.name)
     if other is not None and other.id != distributor.id:
-        raise Conflict("A distributor with this name already exists.")
+        raise Conflict(N_("A distributor with this name already exists."))
     before = audit.snapshot(distributor, FIELDS)
     for name, value in data.model_dump().items():
         setattr(distributor, name, value)

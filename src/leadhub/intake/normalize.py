@@ -8,7 +8,7 @@ import unicodedata
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from leadhub.errors import InvalidInput
+from leadhub.errors import N_, InvalidInput
 
 DEFAULT_REGION = "TR"
 _SPACES = re.compile(r"\s+")
@@ -21,9 +21,9 @@ def phone_e164(raw: str | None, *, region: str | None = None) -> str | None:
     try:
         number = phonenumbers.parse(raw.strip(), (region or DEFAULT_REGION).upper())
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(f"'{raw}' is not a phone number.") from exc
+        raise InvalidInput(N_("%(value)s is not a phone number."), value=raw) from exc
     if not phonenumbers.is_possible_number(number):
-        raise InvalidInput(f"'{raw}' is not a possible phone number.")
+        raise InvalidInput(N_("%(value)s is not a possible phone number."), value=raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -44,7 +44,7 @@ def email_address(raw: str | None) -> str | None:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"'{raw}' is not an email address: {exc}") from exc
+        raise InvalidInput(N_("%(value)s is not an email address."), value=raw) from exc
     return result.normalized.lower()
 
 
@@ -60,5 +60,5 @@ def language(raw: str | None) -> str | None:
         return None
     code = raw.strip().replace("-", "_").split("_")[0].lower()
     if not code.isalpha() or len(code) not in (2, 3):
-        raise InvalidInput(f"'{raw}' is not a language code.")
+        raise InvalidInput(N_("%(value)s is not a language code."), value=raw)
     return code

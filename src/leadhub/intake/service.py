@@ -10,7 +10,7 @@ from leadhub.audit import service as audit
 from leadhub.auth.models import CLINIC_ROLES, Role, User
 from leadhub.auth.permissions import ensure_can
 from leadhub.distributors.models import Distributor
-from leadhub.errors import InvalidInput, NotFound
+from leadhub.errors import N_, InvalidInput, NotFound
 from leadhub.intake import normalize
 from leadhub.leads import service as leads
 from leadhub.leads.models import Lead, Source
@@ -40,16 +40,16 @@ def find_original(session: Session, *, email: str | None, phone: str | None) -> 
 def _distributor_for(session: Session, *, data: LeadCreate, actor: User) -> Distributor:
     if actor.role in CLINIC_ROLES:
         if data.distributor_id is None:
-            raise InvalidInput("Choose the distributor this lead belongs to.")
+            raise InvalidInput(N_("Choose the distributor this lead belongs to."))
         distributor = session.get(Distributor, data.distributor_id)
     else:
         if data.distributor_id not in (None, actor.distributor_id):
-            raise NotFound("No such distributor.")
+            raise NotFound(N_("No such distributor."))
         distributor = session.get(Distributor, actor.distributor_id)
     if distributor is None:
-        raise NotFound("No such distributor.")
+        raise NotFound(N_("No such distributor."))
     if not distributor.active:
-        raise InvalidInput("This distributor is not active.")
+        raise InvalidInput(N_("This distributor is not active."))
     return distributor
 
 

@@ -9,7 +9,7 @@ from flask import request
 
 from leadhub.auth.models import Role
 from leadhub.auth.permissions import ALL_ROLES, LEAD_WRITERS, acting_user, role_required
-from leadhub.errors import Conflict
+from leadhub.errors import N_, Conflict
 from leadhub.extensions import db
 from leadhub.intake import service as intake
 from leadhub.leads import service
@@ -86,7 +86,9 @@ def update_lead(lead_id: int, data: LeadUpdate) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user)
     if data.version != lead.version:
-        raise Conflict("This lead was changed since you read it.", details={"current": _read(lead)})
+        raise Conflict(
+            N_("This lead was changed since you read it."), details={"current": _read(lead)}
+        )
     service.update(db.session, lead=lead, data=data, actor=user)
     db.session.commit()
     return _read(lead)

@@ -17,7 +17,7 @@ from leadhub.auth.permissions import can, ensure_can
 from leadhub.auth.scope import visible_leads
 from leadhub.db import decode_cursor, encode_cursor, utcnow
 from leadhub.distributors.models import Distributor
-from leadhub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from leadhub.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from leadhub.interactions import service as interactions
 from leadhub.interactions.models import CONTACT_KINDS, Interaction, Kind
 from leadhub.leads import search
@@ -128,7 +128,7 @@ def get_visible(
     if lead is None and include_deleted and can(user, "restore"):
         lead = session.scalar(visible_leads(user, deleted=True).where(Lead.id == lead_id))
     if lead is None:
-        raise NotFound("No such lead.")
+        raise NotFound(N_("No such lead."))
     return lead
 
 
@@ -179,9 +179,13 @@ def _set_status(
     if status == lead.status:
         return
     if status not in _allowed_targets(lead.status, actor):
-        raise InvalidInput(f"A {lead.status.value} lead cannot become {status.value}.")
+        raise InvalidInput(
+            N_("A %(current)s lead cannot become %(target)s."),
+            current=lead.status.value,
+            target=status.value,
+        )
     if status is Status.LOST and not (reason and reason.strip()):
-        raise InvalidInput("Say why the lead was lost.")
+        raise InvalidInput(N_("Say why the lead was lost."))
     previous = lead.status
     lead.status = status
     lead.lost_reason = reason.strip() if status is Status.LOST and reason else None
@@ -200,14 +204,14 @@ def _set_assignee(session: Session, *, lead: Lead, assignee_id: int | None, acto
         return
     claiming = can(actor, "claim") and assignee_id == actor.id and lead.assignee_id is None
     if not (can(actor, "assign") or claiming):
-        raise Forbidden("Your role may not assign this lead.")
+        raise Forbidden(N_("Your role may not assign this lead."))
     assignee = None
     if assignee_id is not None:
         assignee = session.get(User, assignee_id)
         if assignee is None or not assignee.active or assignee.role is Role.VIEWER:
-            raise InvalidInput("No such active staff member.")
+            raise InvalidInput(N_("No such active staff member."))
         if assignee.distributor_id not in (None, lead.distributor_id):
-            raise InvalidInput("That staff member works for another distributor.")
+            raise InvalidInput(N_("That staff member works for another distributor."))
     lead.assignee_id = assignee_id
     if assignee is not None and lead.status is Status.NEW:
         lead.status = Status.ASSIGNED
@@ -232,7 +236,7 @@ def update(session: Session, *, lead: Lead, data: LeadUpdate, actor: User) -> Le
     """Apply a client's change if it read the current version; a stale one is a Conflict."""
     ensure_can(actor, "update", lead)
     if lead.is_deleted:
-        raise InvalidInput("Restore the lead before changing it.")
+        raise InvalidInput(N_("Restore the lead before changing it."))
     if data.version != lead.version:
         raise Conflict(
             "This lead was changed since you read it.", details={"version": lead.version}
@@ -277,7 +281,7 @@ def log_interaction(
     """Log a call, email, WhatsApp message, meeting or note; contact marks first contact."""
     ensure_can(actor, "interact", lead)
     if lead.is_deleted:
-        raise InvalidInput("Restore the lead before working on it.")
+        raise InvalidInput(N_("Restore the lead before working on it."))
     before = _snapshot(lead)
     interaction = interactions.record(
         session,

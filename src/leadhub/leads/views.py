@@ -14,7 +14,7 @@ from leadhub.auth import service as accounts
 from leadhub.auth.models import Role, User
 from leadhub.auth.permissions import ALL_ROLES, LEAD_WRITERS, acting_user, can, role_required
 from leadhub.distributors import service as distributors
-from leadhub.errors import DomainError, InvalidInput
+from leadhub.errors import N_, DomainError, InvalidInput
 from leadhub.extensions import db
 from leadhub.intake import service as intake
 from leadhub.interactions.models import USER_KINDS, Outcome
@@ -56,9 +56,9 @@ def index() -> Any:
     try:
         filters = LeadFilter.from_args(request.args)
         if filters.limit not in PAGE_SIZES:
-            raise InvalidInput("Page size is 25, 50 or 100.")
+            raise InvalidInput(N_("Page size is 25, 50 or 100."))
         if filters.deleted and not can(user, "restore"):
-            raise InvalidInput("Only admins see deleted leads.")
+            raise InvalidInput(N_("Only admins see deleted leads."))
     except InvalidInput as exc:
         notice = exc
         status_code = 400
@@ -164,11 +164,11 @@ def _update_from_form(user: User, lead: Any, **fields: Any) -> None:
     try:
         version = int(request.form.get("version", ""))
     except ValueError as exc:
-        raise InvalidInput("Reload the page and try again.") from exc
+        raise InvalidInput(N_("Reload the page and try again.")) from exc
     try:
         data = LeadUpdate.model_validate({"version": version, **fields})
     except ValidationError as exc:
-        raise InvalidInput(_("Please correct the form."), details=validation_details(exc)) from exc
+        raise InvalidInput(N_("Please correct the form."), details=validation_details(exc)) from exc
     service.update(db.session, lead=lead, data=data, actor=user)
 
 

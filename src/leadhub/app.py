@@ -47,9 +47,31 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     return app
 
 
+class RequestIdFilter(logging.Filter):
+    """Adds the request id to every record, so a user's error reference finds its log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from leadhub import context
+
+        record.request_id = context.current.get().request_id or "-"
+        return True
+
+
 def configure_logging(app: APIFlask) -> None:
-    level = logging.INFO if app.config["LEADHUB_ENV"] == "production" else logging.DEBUG
-    logging.getLogger("leadhub").setLevel(level)
+    logger = logging.getLogger("leadhub")
+    logger.setLevel(logging.INFO if app.config["LEADHUB_ENV"] == "production" else logging.DEBUG)
+    if not any(isinstance(f, RequestIdFilter) for h in logger.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.addFilter(RequestIdFilter())
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"
+            )
+        )
+        logger.addHandler(handler)
+        logger.propagate = app.config.get(
+            "TESTING", False
+        )  # pytest's caplog reads propagated records
 
 
 def register_extensions(app: APIFlask) -> None:

@@ -303,3 +303,23 @@ def test_users_page_lists_people(client, login_as, users):
 
 def test_user_factory_roles(db_session):
     assert UserFactory(role=Role.AGENT).distributor_id is not None
+
+
+def test_a_user_sets_language_and_time_zone(client, login_as, db_session):
+    user = login_as("agent")
+    response = client.post(
+        "/settings/account/preferences",
+        data={"language": "ar", "timezone": "Asia/Dubai", "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302
+    db_session.expire_all()
+    stored = db_session.get(User, user.id)
+    assert (stored.language, stored.timezone) == ("ar", "Asia/Dubai")
+    page = client.get("/settings/account").get_data(as_text=True)
+    assert 'dir="rtl"' in page and '<option value="Asia/Dubai" selected>' in page
+    client.post(
+        "/settings/account/preferences",
+        data={"language": "en", "timezone": "Mars/Olympus", "csrf_token": csrf_token(client)},
+    )
+    db_session.expire_all()
+    assert db_session.get(User, user.id).timezone == "Asia/Dubai"

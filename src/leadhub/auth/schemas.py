@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -39,6 +40,20 @@ class UserUpdate(BaseModel):
     @classmethod
     def _check_language(cls, value: str | None) -> str | None:
         return None if value is None else _language(value)
+
+
+class Preferences(BaseModel):
+    language: str
+    timezone: str = Field(max_length=64)
+
+    _check_language = field_validator("language")(_language)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError("choose a time zone from the list, e.g. Europe/Istanbul")
+        return value
 
 
 class PasswordChange(BaseModel):

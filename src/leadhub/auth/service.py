@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from leadhub.audit import service as audit
 from leadhub.auth.models import CLINIC_ROLES, ApiKey, Role, User
-from leadhub.auth.schemas import PasswordChange, UserCreate, UserUpdate
+from leadhub.auth.schemas import PasswordChange, Preferences, UserCreate, UserUpdate
 from leadhub.db import utcnow
 from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
@@ -162,6 +162,23 @@ def change_password(session: Session, *, user: User, data: PasswordChange) -> No
 
 def set_language(session: Session, *, user: User, language: str) -> None:
     user.language = language
+
+
+def update_preferences(session: Session, *, user: User, data: Preferences) -> None:
+    """The user's own language and time zone (times are shown in it)."""
+    before = audit.snapshot(user, ("language", "timezone"))
+    user.language, user.timezone = data.language, data.timezone
+    old, new = audit.changes(before, audit.snapshot(user, ("language", "timezone")))
+    if new:
+        audit.record(
+            session,
+            actor=user,
+            action="user.preferences",
+            object_type="user",
+            object_id=user.id,
+            before=old,
+            after=new,
+        )
 
 
 def _hash_key(key: str) -> str:

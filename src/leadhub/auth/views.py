@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from flask import (
     Blueprint,
@@ -24,7 +25,7 @@ from leadhub import forms
 from leadhub.auth import service
 from leadhub.auth.models import LANGUAGES, Role
 from leadhub.auth.permissions import ALL_ROLES, acting_user, public, role_required
-from leadhub.auth.schemas import PasswordChange, UserCreate, UserUpdate
+from leadhub.auth.schemas import PasswordChange, Preferences, UserCreate, UserUpdate
 from leadhub.distributors import service as distributors
 from leadhub.errors import DomainError
 from leadhub.extensions import db, limiter
@@ -32,6 +33,7 @@ from leadhub.extensions import db, limiter
 bp = Blueprint("auth", __name__)
 
 ADMINS = (Role.SUPERADMIN, Role.ADMIN)
+TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
 
 def _login_failed(response: Any) -> bool:
@@ -131,8 +133,27 @@ def account() -> Any:
     user = acting_user()
     keys = service.list_api_keys(db.session, user=user)
     return render_template(
-        "auth/account.html", user=user, keys=keys, new_key=session.pop("new_api_key", None)
+        "auth/account.html",
+        user=user,
+        keys=keys,
+        timezones=TIMEZONES,
+        new_key=session.pop("new_api_key", None),
     )
+
+
+@bp.post("/settings/account/preferences")
+@role_required(*ALL_ROLES)
+def preferences() -> Any:
+    try:
+        data = forms.parse(Preferences, request.form)
+        service.update_preferences(db.session, user=acting_user(), data=data)
+        db.session.commit()
+        session["language"] = data.language
+        flash(_("Saved."), "success")
+    except DomainError as exc:
+        db.session.rollback()
+        forms.flash_error(exc)
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/settings/account/password")

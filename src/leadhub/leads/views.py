@@ -65,6 +65,7 @@ def index() -> Any:
         filters = LeadFilter()
     page = service.list_visible(db.session, user=user, filters=filters)
     counts = service.count_by_status(db.session, user=user)
+    visible_distributors = distributors.list_visible(db.session, user=user)
     return render_template(
         "leads/list.html",
         page=page,
@@ -77,7 +78,8 @@ def index() -> Any:
         platforms=list(Platform),
         treatments=TREATMENTS,
         page_sizes=PAGE_SIZES,
-        distributors=distributors.list_visible(db.session, user=user),
+        distributors=visible_distributors,
+        distributor_names={d.id: d.name for d in visible_distributors},
         staff=accounts.list_users(db.session, actor=user)
         if user.role is not Role.AGENT
         else [user],

@@ -46,6 +46,12 @@ LABELS: dict[str, Any] = {
     "wrong_number": _l("Wrong number"),
     "sent": _l("Sent"),
     "replied": _l("Replied"),
+    # treatments
+    "hair_transplant": _l("Hair transplant"), "dental_implants": _l("Dental implants"),
+    "teeth_whitening": _l("Teeth whitening"), "veneers": _l("Veneers"),
+    "rhinoplasty": _l("Rhinoplasty"), "liposuction": _l("Liposuction"),
+    "breast_aesthetics": _l("Breast aesthetics"), "bariatric_surgery": _l("Bariatric surgery"),
+    "eye_surgery": _l("Eye surgery"),
     # score levels
     "hot": _l("Hot"),
     "warm": _l("Warm"),

@@ -22,7 +22,7 @@ def test_public_routes_are_only_the_expected_ones(app):
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "access_rule", None) == "public"
     }
-    assert public == {"/login", "/language", "/healthz", "/readyz"}
+    assert public == {"/login", "/language", "/healthz", "/readyz", "/api/v1/meta/webhook"}
 
 
 def test_signed_out_pages_redirect_to_login_and_api_answers_401(app, client):

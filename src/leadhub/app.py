@@ -75,9 +75,18 @@ def configure_logging(app: APIFlask) -> None:
 
 
 def register_extensions(app: APIFlask) -> None:
+    from leadhub import crypto, queue
     from leadhub.auth import login
 
     db.init_app(app)
+    crypto.configure(app.config["LEADHUB_ENCRYPTION_KEY"])
+    queue.configure(app.config)
+
+    @queue.huey.on_startup(name="app_context")
+    def push_app_context() -> None:
+        """Each job thread works inside this app (its config, its database)."""
+        app.app_context().push()
+
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)
@@ -92,10 +101,11 @@ def register_blueprints(app: APIFlask) -> None:
     from leadhub.health import views as health_views
     from leadhub.leads import api as leads_api
     from leadhub.leads import views as leads_views
+    from leadhub.meta import api as meta_api
 
     for blueprint in (health_views.bp, auth_views.bp, distributors_views.bp, leads_views.bp):
         app.register_blueprint(blueprint)
-    for api_blueprint in (auth_api.bp, distributors_api.bp, leads_api.bp):
+    for api_blueprint in (auth_api.bp, distributors_api.bp, leads_api.bp, meta_api.bp):
         csrf.exempt(api_blueprint)
         app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 

@@ -6,6 +6,7 @@ from leadhub.distributors.models import Distributor
 from leadhub.interactions.models import Interaction
 from leadhub.leads import projections  # noqa: F401 - keeps counts and search terms in step
 from leadhub.leads.models import Lead, LeadSearchTerm, LeadStatusCount, Tag
+from leadhub.meta.models import LeadForm, MetaApp, PageConnection, WebhookEvent
 
 __all__ = [
     "ApiKey",
@@ -14,7 +15,11 @@ __all__ = [
     "Interaction",
     "Lead",
     "LeadSearchTerm",
+    "LeadForm",
     "LeadStatusCount",
+    "MetaApp",
+    "PageConnection",
     "Tag",
     "User",
+    "WebhookEvent",
 ]

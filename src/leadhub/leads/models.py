@@ -122,6 +122,8 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
     treatment: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What intake could not read but kept, e.g. {"phone": "raw value"}; shown as warnings.
+    intake_warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     # Work on it
     score: Mapped[int] = mapped_column(default=0)

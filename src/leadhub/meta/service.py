@@ -1,0 +1,366 @@
+"""Meta: app settings, Page connections, forms, the webhook inbox, and processing a delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from leadhub import crypto
+from leadhub.audit import service as audit
+from leadhub.auth.models import User
+from leadhub.db import utcnow
+from leadhub.distributors.models import Distributor
+from leadhub.errors import N_, Forbidden, InvalidInput, NotFound
+from leadhub.intake import service as intake
+from leadhub.meta.models import (
+    ConnectionStatus,
+    InboxSource,
+    InboxStatus,
+    LeadForm,
+    MetaApp,
+    PageConnection,
+    WebhookEvent,
+)
+
+log = logging.getLogger(__name__)
+
+RECONCILE_AFTER = timedelta(minutes=2)
+MAX_ERROR = 1000
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    app_id: str | None
+    app_secret: str | None
+    verify_token: str | None
+
+
+def app_settings(session: Session, config: Mapping[str, Any]) -> AppSettings:
+    """The Meta app's settings: the environment wins, else what an admin saved."""
+    row = session.get(MetaApp, 1)
+
+    def stored(value: str | None) -> str | None:
+        return crypto.decrypt(value) if value else None
+
+    return AppSettings(
+        app_id=config.get("META_APP_ID") or (row.app_id if row else None),
+        app_secret=config.get("META_APP_SECRET")
+        or (stored(row.app_secret_encrypted) if row else None),
+        verify_token=config.get("META_VERIFY_TOKEN")
+        or (stored(row.verify_token_encrypted) if row else None),
+    )
+
+
+def save_app_settings(
+    session: Session, *, app_id: str, app_secret: str | None, verify_token: str | None, actor: User
+) -> MetaApp:
+    """Keep the app's id and (encrypted) secrets; a blank secret keeps the one stored."""
+    row = session.get(MetaApp, 1) or MetaApp(id=1)
+    session.add(row)
+    row.app_id = app_id.strip() or None
+    if app_secret:
+        row.app_secret_encrypted = crypto.encrypt(app_secret.strip())
+    if verify_token:
+        row.verify_token_encrypted = crypto.encrypt(verify_token.strip())
+    audit.record(
+        session,
+        actor=actor,
+        action="meta.app_settings",
+        object_type="meta_app",
+        object_id=1,
+        after={
+            "app_id": row.app_id,
+            "secret_changed": bool(app_secret),
+            "verify_token_changed": bool(verify_token),
+        },
+    )
+    return row
+
+
+def signature_ok(body: bytes, header: str | None, app_secret: str) -> bool:
+    """Meta's X-Hub-Signature-256: HMAC-SHA256 of the raw body with the app secret."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+def _id(value: Any) -> str | None:
+    return str(value).strip() if isinstance(value, int | str) and str(value).strip() else None
+
+
+def leadgen_changes(body: Any) -> list[dict[str, Any]]:
+    """The leadgen changes of a webhook body, ids as strings; InvalidInput when it has no shape."""
+    if not isinstance(body, dict) or body.get("object") != "page":
+        raise InvalidInput(N_("This is not a Page webhook."))
+    entries = body.get("entry")
+    if not isinstance(entries, list):
+        raise InvalidInput(N_("The webhook has no entries."))
+    changes = []
+    for entry in entries:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value")
+            if (change or {}).get("field") != "leadgen" or not isinstance(value, dict):
+                continue
+            leadgen_id = _id(value.get("leadgen_id"))
+            if leadgen_id is None or not leadgen_id.isdigit():
+                continue
+            changes.append(
+                {
+                    **value,
+                    "leadgen_id": leadgen_id,
+                    "page_id": _id(value.get("page_id")) or _id((entry or {}).get("id")),
+                    "form_id": _id(value.get("form_id")),
+                    "ad_id": _id(value.get("ad_id")),
+                }
+            )
+    return changes
+
+
+def connection_for_page(session: Session, page_id: str | None) -> PageConnection | None:
+    if page_id is None:
+        return None
+    return session.scalar(select(PageConnection).where(PageConnection.page_id == page_id))
+
+
+def record_changes(
+    session: Session, changes: list[dict[str, Any]], *, source: InboxSource = InboxSource.WEBHOOK
+) -> list[int]:
+    """Put changes in the inbox once each (unique on leadgen_id); the ids of new pending rows."""
+    if not changes:
+        return []
+    connected = {
+        c.page_id
+        for c in session.scalars(
+            select(PageConnection).where(
+                PageConnection.page_id.in_({c["page_id"] for c in changes if c["page_id"]})
+            )
+        )
+    }
+    insert_fn = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    now = utcnow()
+    rows = [
+        {
+            "leadgen_id": c["leadgen_id"],
+            "page_id": c["page_id"],
+            "form_id": c["form_id"],
+            "ad_id": c["ad_id"],
+            "source": source,
+            "change": c,
+            "received_at": now,
+            "attempts": 0,
+            "status": InboxStatus.PENDING if c["page_id"] in connected else InboxStatus.ORPHAN,
+        }
+        for c in changes
+    ]
+    stmt = (
+        insert_fn(WebhookEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["leadgen_id"])
+        .returning(WebhookEvent.id, WebhookEvent.status)
+    )
+    return [row.id for row in session.execute(stmt) if row.status is InboxStatus.PENDING]
+
+
+def graph_client(session: Session, config: Mapping[str, Any]) -> Any:
+    """A Graph client with the app's settings (tests and the demo may route it to the simulator)."""
+    from leadhub.meta.graph import GraphClient
+
+    settings = app_settings(session, config)
+    return GraphClient(
+        base_url=config["META_GRAPH_URL"],
+        version=config["META_GRAPH_VERSION"],
+        app_id=settings.app_id,
+        app_secret=settings.app_secret,
+        transport=config.get("META_GRAPH_TRANSPORT"),
+    )
+
+
+def _fail(event: WebhookEvent, reason: str, payload: Any = None) -> None:
+    event.status = InboxStatus.FAILED
+    event.last_error = reason[:MAX_ERROR]
+    if payload is not None:
+        event.payload = payload if isinstance(payload, dict) else {"raw": payload}
+    event.processed_at = utcnow()
+
+
+def process_event(session: Session, *, event_id: int, graph: Any) -> WebhookEvent | None:
+    """Fetch the lead of one inbox row and ingest it; safe to run twice.
+
+    Graph errors that may pass (timeouts, 5xx, rate limits) propagate so the job retries;
+    an invalid token marks the Page `needs_reauth` and leaves the row pending for replay.
+    """
+    from leadhub.meta import graph as graph_errors
+
+    event = session.get(WebhookEvent, event_id, with_for_update=True)
+    if event is None or event.status is not InboxStatus.PENDING:
+        return event
+    connection = connection_for_page(session, event.page_id)
+    if connection is None:
+        event.status = InboxStatus.ORPHAN
+        return event
+    if connection.status is not ConnectionStatus.ACTIVE:
+        event.last_error = f"Page connection is {connection.status.value}; waiting for a new token"
+        return event
+    event.attempts += 1
+    try:
+        payload = graph.lead(event.leadgen_id, token=crypto.decrypt(connection.token_encrypted))
+    except graph_errors.TokenInvalid as exc:
+        mark_needs_reauth(session, connection=connection, reason=str(exc))
+        event.last_error = "The Page token is no longer valid; replayed after a new token"
+        return event
+    except (graph_errors.InvalidRequest, graph_errors.PermissionDenied) as exc:
+        _fail(event, f"Meta refused to give this lead: {exc}")
+        return event
+    form_id = _id(payload.get("form_id")) if isinstance(payload, dict) else None
+    form = session.scalar(select(LeadForm).where(LeadForm.form_id == form_id)) if form_id else None
+    try:
+        with session.begin_nested():
+            lead, _created = intake.ingest_meta(
+                session, payload=payload, connection=connection, form=form
+            )
+    except InvalidInput as exc:
+        _fail(event, exc.message, payload)
+        return event
+    event.status = InboxStatus.DONE
+    event.lead_id = lead.id
+    event.last_error = None
+    event.processed_at = utcnow()
+    connection.last_lead_at = lead.received_at
+    if form is not None:
+        form.last_lead_at = lead.received_at
+    return event
+
+
+def mark_needs_reauth(session: Session, *, connection: PageConnection, reason: str) -> None:
+    """The Page token stopped working: stop using it and tell admins (on the Meta page)."""
+    if connection.status is ConnectionStatus.NEEDS_REAUTH:
+        return
+    connection.status = ConnectionStatus.NEEDS_REAUTH
+    connection.last_error = reason[:MAX_ERROR]
+    audit.record(
+        session,
+        actor=None,
+        action="meta.needs_reauth",
+        object_type="page_connection",
+        object_id=connection.id,
+        after={"page_id": connection.page_id},
+    )
+    log.warning("Page %s needs a new token", connection.page_id)
+
+
+def stale_pending(session: Session, *, older_than: timedelta = RECONCILE_AFTER) -> list[int]:
+    """Inbox rows still pending after a while, on Pages whose token works: to queue again."""
+    stmt = (
+        select(WebhookEvent.id)
+        .join(PageConnection, PageConnection.page_id == WebhookEvent.page_id)
+        .where(
+            WebhookEvent.status == InboxStatus.PENDING,
+            WebhookEvent.received_at < utcnow() - older_than,
+            PageConnection.status == ConnectionStatus.ACTIVE,
+        )
+        .order_by(WebhookEvent.received_at)
+        .limit(1000)
+    )
+    return list(session.scalars(stmt))
+
+
+def connect_page(
+    session: Session,
+    *,
+    distributor: Distributor,
+    page_id: str,
+    token: str,
+    actor: User | None,
+    graph: Any,
+) -> PageConnection:
+    """Check a Page token with Meta, store it encrypted, subscribe the app, read the forms."""
+    if not page_id.strip().isdigit():
+        raise InvalidInput(N_("A Page id is a number."))
+    page_id = page_id.strip()
+    info = graph.debug_token(token)
+    if not info.get("is_valid"):
+        raise InvalidInput(N_("Meta says this token is not valid."))
+    scopes = set(info.get("scopes") or [])
+    if "leads_retrieval" not in scopes:
+        raise InvalidInput(N_("The token lacks the leads_retrieval permission."))
+    page = graph.page(page_id, token=token)
+    connection = connection_for_page(session, page_id)
+    if connection is not None and connection.distributor_id != distributor.id:
+        raise Forbidden(N_("This Page is connected to another distributor."))
+    if connection is None:
+        connection = PageConnection(
+            distributor_id=distributor.id, page_id=page_id, token_encrypted=""
+        )
+        session.add(connection)
+    connection.page_name = page.get("name")
+    connection.token_encrypted = crypto.encrypt(token)
+    connection.status = ConnectionStatus.ACTIVE
+    connection.last_error = None
+    connection.subscribed = bool(graph.subscribe_page(page_id, token=token))
+    session.flush()
+    sync_forms(session, connection=connection, graph=graph, token=token)
+    connection.last_sync_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="meta.connect_page",
+        object_type="page_connection",
+        object_id=connection.id,
+        after={
+            "page_id": page_id,
+            "distributor_id": distributor.id,
+            "subscribed": connection.subscribed,
+        },
+    )
+    # leads that waited for a working token go again
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.page_id == page_id, WebhookEvent.status == InboxStatus.ORPHAN)
+        .values(status=InboxStatus.PENDING)
+    )
+    return connection
+
+
+def sync_forms(session: Session, *, connection: PageConnection, graph: Any, token: str) -> None:
+    """Read the Page's lead forms and their questions; mappings already set are kept."""
+    known = {f.form_id: f for f in connection.forms}
+    for item in graph.page_forms(connection.page_id, token=token):
+        form_id = _id(item.get("id"))
+        if form_id is None:
+            continue
+        form = known.get(form_id) or session.scalar(
+            select(LeadForm).where(LeadForm.form_id == form_id)
+        )
+        if form is None:
+            form = LeadForm(page_connection_id=connection.id, form_id=form_id)
+            session.add(form)
+        form.page_connection_id = connection.id
+        form.name = item.get("name")
+        form.status = item.get("status")
+        form.locale = item.get("locale")
+        form.questions = {"questions": item.get("questions") or []}
+        form.privacy_policy_url = item.get("privacy_policy_url")
+
+
+def list_connections(session: Session) -> list[PageConnection]:
+    stmt = select(PageConnection).order_by(PageConnection.page_name, PageConnection.id)
+    return list(session.scalars(stmt))
+
+
+def get_connection(session: Session, connection_id: int) -> PageConnection:
+    connection = session.get(PageConnection, connection_id)
+    if connection is None:
+        raise NotFound(N_("No such Page connection."))
+    return connection

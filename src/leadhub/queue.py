@@ -1,0 +1,93 @@
+"""Background jobs with Huey: the queue, the periodic schedule, and the embedded consumer.
+
+Embedded default: a SQLite-backed queue in instance/jobs.db, consumed by threads inside
+`leadhub serve`. Production (REDIS_URL set): a Redis queue and `leadhub worker` processes.
+Tests run tasks at once, in the caller (immediate mode).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from huey import Huey, crontab
+from huey.consumer import Consumer
+from huey.storage import RedisStorage, SqliteStorage
+
+log = logging.getLogger(__name__)
+
+# Until configure() runs, tasks run in the caller: importing LeadHub starts nothing.
+huey = Huey("leadhub", immediate=True, results=False, store_intermediate_errors=False, utc=True)
+
+# Every periodic job, in one place, so an operator sees the whole schedule.
+SCHEDULE: dict[str, crontab] = {
+    "meta.reconcile_inbox": crontab(minute="*"),
+}
+
+
+def periodic(name: str) -> Any:
+    """Decorate a periodic task with its entry in SCHEDULE."""
+    return huey.periodic_task(SCHEDULE[name], name=name)
+
+
+def configure(config: dict[str, Any]) -> None:
+    """Point the queue at Redis or at instance/jobs.db; tests keep it immediate."""
+    if config.get("TESTING") or config.get("JOBS_IMMEDIATE"):
+        huey.immediate = True
+        return
+    if config.get("REDIS_URL"):
+        huey.storage_class = RedisStorage
+        huey.storage_kwargs = {"url": config["REDIS_URL"]}
+    else:
+        os.makedirs(config["INSTANCE_PATH"], exist_ok=True)
+        huey.storage_class = SqliteStorage
+        huey.storage_kwargs = {"filename": os.path.join(config["INSTANCE_PATH"], "jobs.db")}
+    if huey.immediate:
+        huey.immediate = False
+    else:
+        huey.storage = huey.create_storage()
+
+
+class EmbeddedConsumer(Consumer):
+    """A consumer that runs in threads of the web process and leaves its signals alone."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+_embedded: EmbeddedConsumer | None = None
+_lock = threading.Lock()
+
+
+def start_embedded(workers: int = 2) -> EmbeddedConsumer | None:
+    """Start job threads inside this process, once (never in the reloader's watcher process)."""
+    global _embedded
+    if os.environ.get("WERKZEUG_SERVER_FD") and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return None
+    with _lock:
+        if _embedded is None and not huey.immediate:
+            _embedded = EmbeddedConsumer(
+                huey,
+                workers=workers,
+                worker_type="thread",
+                periodic=True,
+                check_worker_health=False,
+            )
+            _embedded.start()
+            log.info("embedded job consumer started with %s threads", workers)
+    return _embedded
+
+
+def stop_embedded() -> None:
+    global _embedded
+    with _lock:
+        if _embedded is not None:
+            _embedded.stop(graceful=True)
+            _embedded = None
+
+
+def queue_depth() -> int:
+    """Jobs waiting to run (for /readyz and `leadhub doctor`)."""
+    return 0 if huey.immediate else huey.pending_count()

@@ -60,7 +60,37 @@ def serve(host: str, port: int | None, debug: bool) -> None:
     click.echo(
         f"LeadHub on http://{host}:{port} (database: {_safe_url(app.config['DATABASE_URL'])})"
     )
-    app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+    from leadhub import queue
+
+    if not app.config["REDIS_URL"]:  # embedded default: jobs run in this process
+        queue.start_embedded()
+    try:
+        app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+    finally:
+        queue.stop_embedded()
+
+
+@main.command(help="Run background jobs from the queue (production: with REDIS_URL set).")
+@click.option("--workers", default=4, show_default=True, help="Job threads in this process.")
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also run the periodic schedule; exactly one worker in a cluster should.",
+)
+def worker(workers: int, periodic: bool) -> None:
+    app = _app()
+    from leadhub import queue
+
+    if queue.huey.immediate:
+        raise click.ClickException("The job queue is in immediate mode (tests); nothing to run.")
+    if not app.config["REDIS_URL"]:
+        click.echo(
+            "No REDIS_URL: working the embedded SQLite queue in instance/jobs.db. Do not "
+            "run this beside `leadhub serve`, which already does."
+        )
+    consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
+    consumer.run()
 
 
 def _safe_url(url: str) -> str:
@@ -170,6 +200,62 @@ def create_api_key(email: str, name: str) -> None:
                 raise click.ClickException(f"No user with email {email}.")
             key = service.create_api_key(session, user=user, name=name, actor=None)
         click.echo(key)
+
+
+@main.group(help="Meta Lead Ads: connect Pages, simulate Meta.")
+def meta() -> None:
+    pass
+
+
+@meta.command(
+    "connect-page",
+    help="Connect a distributor's Facebook Page with a Page access "
+    "token (read from standard input). Checks it with Meta, subscribes the app to the "
+    "Page's leadgen field and reads its lead forms.",
+)
+@click.option("--distributor", "distributor_name", required=True, help="Distributor name.")
+@click.option("--page-id", required=True, help="The Facebook Page id.")
+@click.option(
+    "--token-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the Page access token from standard input (never an argument).",
+)
+@_fail_on_domain_errors
+def connect_page(distributor_name: str, page_id: str, token_stdin: bool) -> None:
+    from leadhub.distributors import service as distributors
+    from leadhub.extensions import db as database
+    from leadhub.meta import graph as graph_errors
+    from leadhub.meta import service
+
+    token = sys.stdin.readline().strip()
+    if not token:
+        raise click.ClickException("No token on standard input.")
+    app = _app()
+    with app.app_context(), database.transaction() as session:
+        distributor = distributors.find_by_name(session, distributor_name)
+        if distributor is None:
+            raise click.ClickException(f"No distributor named {distributor_name!r}.")
+        graph = service.graph_client(session, app.config)
+        try:
+            connection = service.connect_page(
+                session,
+                distributor=distributor,
+                page_id=page_id,
+                token=token,
+                actor=None,
+                graph=graph,
+            )
+        except graph_errors.GraphError as exc:
+            raise click.ClickException(f"Meta refused: {exc}") from exc
+        finally:
+            graph.close()
+        forms = [f.name or f.form_id for f in connection.forms]
+    click.echo(
+        f"Connected Page {connection.page_name} ({page_id}) to {distributor_name}; "
+        f"subscribed: {'yes' if connection.subscribed else 'no'}; "
+        f"forms: {', '.join(forms) or 'none'}"
+    )
 
 
 if __name__ == "__main__":

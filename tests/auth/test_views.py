@@ -323,3 +323,12 @@ def test_a_user_sets_language_and_time_zone(client, login_as, db_session):
     )
     db_session.expire_all()
     assert db_session.get(User, user.id).timezone == "Asia/Dubai"
+
+
+def test_the_language_picked_before_sign_in_is_kept(client, users, db_session):
+    client.get("/login")
+    client.post("/language", data={"language": "ar", "csrf_token": csrf_token(client)})
+    _login(client, users["viewer"].email, PASSWORD)
+    assert 'dir="rtl"' in client.get("/leads").get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(User, users["viewer"].id).language == "ar"

@@ -95,11 +95,12 @@ def login() -> Any:
             email=request.form.get("email"),
             next=request.form.get("next"),
         ), 401
-    db.session.commit()
     language = session.get("language")
+    if language in LANGUAGES and language != user.language:
+        # the language picked on the sign-in page is the one this person wants
+        service.set_language(db.session, user=user, language=language)
+    db.session.commit()
     session.clear()  # a new session at sign-in: nothing from before carries over
-    if language:
-        session["language"] = language
     login_user(user)
     return redirect(_safe_next(request.form.get("next")))
 

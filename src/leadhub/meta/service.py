@@ -344,9 +344,9 @@ def sync_forms(session: Session, *, connection: PageConnection, graph: Any, toke
             select(LeadForm).where(LeadForm.form_id == form_id)
         )
         if form is None:
-            form = LeadForm(page_connection_id=connection.id, form_id=form_id)
-            session.add(form)
-        form.page_connection_id = connection.id
+            form = LeadForm(form_id=form_id)
+        if form not in connection.forms:
+            connection.forms.append(form)
         form.name = item.get("name")
         form.status = item.get("status")
         form.locale = item.get("locale")

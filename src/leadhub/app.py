@@ -102,8 +102,15 @@ def register_blueprints(app: APIFlask) -> None:
     from leadhub.leads import api as leads_api
     from leadhub.leads import views as leads_views
     from leadhub.meta import api as meta_api
+    from leadhub.meta import views as meta_views
 
-    for blueprint in (health_views.bp, auth_views.bp, distributors_views.bp, leads_views.bp):
+    for blueprint in (
+        health_views.bp,
+        auth_views.bp,
+        distributors_views.bp,
+        leads_views.bp,
+        meta_views.bp,
+    ):
         app.register_blueprint(blueprint)
     for api_blueprint in (auth_api.bp, distributors_api.bp, leads_api.bp, meta_api.bp):
         csrf.exempt(api_blueprint)
@@ -121,7 +128,15 @@ def register_request_hooks(app: APIFlask) -> None:
         from leadhub.auth.models import LANGUAGES
 
         locale = str(get_locale() or "en")
+        from flask_login import current_user
+
+        from leadhub.meta.service import needs_reauth_count
+
+        needs_reauth = 0
+        if current_user.is_authenticated and current_user.is_clinic:
+            needs_reauth = needs_reauth_count(db.session)
         return {
+            "meta_needs_reauth": needs_reauth,
             "languages": LANGUAGES,
             "current_language": locale,
             "text_direction": "rtl" if locale in web.RTL_LANGUAGES else "ltr",

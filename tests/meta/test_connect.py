@@ -36,6 +36,9 @@ class PageGraph:
     def page_forms(self, page_id, *, token):
         return iter(sample("leadgen_forms.json")["data"])
 
+    def close(self):
+        pass
+
 
 def test_connect_a_page(db_session, distributor, users):
     graph = PageGraph()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,8 @@ from leadhub.db import utcnow
 from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, Forbidden, InvalidInput, NotFound
 from leadhub.intake import service as intake
+from leadhub.intake.meta import MAPPABLE
+from leadhub.leads.models import TREATMENTS, Lead
 from leadhub.meta.models import (
     ConnectionStatus,
     InboxSource,
@@ -352,6 +354,86 @@ def sync_forms(session: Session, *, connection: PageConnection, graph: Any, toke
         form.locale = item.get("locale")
         form.questions = {"questions": item.get("questions") or []}
         form.privacy_policy_url = item.get("privacy_policy_url")
+
+
+def problems(session: Session, *, limit: int = 50) -> list[WebhookEvent]:
+    """Deliveries that need an admin: failed, orphaned, or waiting on a Page's token."""
+    stmt = (
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.status.in_([InboxStatus.FAILED, InboxStatus.ORPHAN])
+            | (WebhookEvent.status == InboxStatus.PENDING) & WebhookEvent.last_error.is_not(None)
+        )
+        .order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def replay(session: Session, *, event_id: int, actor: User) -> WebhookEvent:
+    """Try a failed or waiting delivery again (the caller queues its job after commit)."""
+    event = session.get(WebhookEvent, event_id)
+    if event is None:
+        raise NotFound(N_("No such delivery."))
+    if event.status is InboxStatus.DONE:
+        raise InvalidInput(N_("This delivery is already a lead."))
+    if connection_for_page(session, event.page_id) is None:
+        raise InvalidInput(N_("Connect this Page first; then the delivery goes again."))
+    event.status = InboxStatus.PENDING
+    event.last_error = None
+    audit.record(
+        session,
+        actor=actor,
+        action="meta.replay",
+        object_type="webhook_event",
+        object_id=event.id,
+        after={"leadgen_id": event.leadgen_id},
+    )
+    return event
+
+
+def leads_today_by_form(session: Session, *, since: Any) -> dict[str, int]:
+    """Leads received since `since`, per Meta form id, in one grouped query."""
+    stmt = (
+        select(Lead.form_id, func.count())
+        .where(Lead.received_at >= since, Lead.form_id.is_not(None))
+        .group_by(Lead.form_id)
+    )
+    return {form_id: n for form_id, n in session.execute(stmt)}
+
+
+def needs_reauth_count(session: Session) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(PageConnection)
+        .where(PageConnection.status == ConnectionStatus.NEEDS_REAUTH)
+    )
+    return session.scalar(stmt) or 0
+
+
+def update_form(
+    session: Session, *, form: LeadForm, mapping: dict[str, str], treatment: str | None, actor: User
+) -> LeadForm:
+    """Which question fills which lead field, and the treatment the form sells."""
+    keys = {q.get("key") for q in (form.questions or {}).get("questions", [])}
+    cleaned = {k: v for k, v in mapping.items() if v}
+    unknown = [k for k in cleaned if k not in keys]
+    if unknown or any(v not in MAPPABLE for v in cleaned.values()):
+        raise InvalidInput(N_("Map the form's questions to lead fields only."))
+    if treatment and treatment not in TREATMENTS:
+        raise InvalidInput(N_("Choose a treatment from the list."))
+    before = {"field_mapping": form.field_mapping, "treatment": form.treatment}
+    form.field_mapping, form.treatment = cleaned, treatment or None
+    audit.record(
+        session,
+        actor=actor,
+        action="meta.form_mapping",
+        object_type="lead_form",
+        object_id=form.id,
+        before=before,
+        after={"field_mapping": cleaned, "treatment": form.treatment},
+    )
+    return form
 
 
 def list_connections(session: Session) -> list[PageConnection]:

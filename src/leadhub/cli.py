@@ -258,5 +258,72 @@ def connect_page(distributor_name: str, page_id: str, token_stdin: bool) -> None
     )
 
 
+@meta.command(
+    help="Read the last days of leads of every connected form from Meta (default and "
+    "at most 90 days). Safe to stop and run again: leads already here are skipped."
+)
+@click.option("--distributor", "distributor_name", help="Only this distributor's Pages.")
+@click.option(
+    "--since",
+    "days",
+    type=click.IntRange(1, 90),
+    default=90,
+    show_default=True,
+    help="How many days back.",
+)
+@_fail_on_domain_errors
+def backfill(distributor_name: str | None, days: int) -> None:
+    from datetime import timedelta
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leadhub.db import utcnow
+    from leadhub.distributors import service as distributors
+    from leadhub.extensions import db as database
+    from leadhub.meta import graph as graph_errors
+    from leadhub.meta import service
+    from leadhub.meta.models import InboxSource
+
+    app = _app()
+    since = int((utcnow() - timedelta(days=days)).timestamp())
+    totals = service.SyncResult()
+    with app.app_context(), database.transaction() as session:
+        distributor_id = None
+        if distributor_name:
+            distributor = distributors.find_by_name(session, distributor_name)
+            if distributor is None:
+                raise click.ClickException(f"No distributor named {distributor_name!r}.")
+            distributor_id = distributor.id
+        forms = service.active_forms(session, distributor_id=distributor_id)
+        if not forms:
+            raise click.ClickException("No active lead form: connect a Page first.")
+        graph = service.graph_client(session, app.config)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        try:
+            with Progress(*columns, transient=False) as progress:
+                for form in forms:
+                    task = progress.add_task(f"{form.name or form.form_id}", total=None)
+                    result = service.sync_form(
+                        session,
+                        form=form,
+                        graph=graph,
+                        since=since,
+                        source=InboxSource.BACKFILL,
+                        progress=lambda n, task=task: progress.advance(task, n),
+                    )
+                    session.commit()
+                    for field in ("seen", "created", "failed"):
+                        setattr(totals, field, getattr(totals, field) + getattr(result, field))
+        except graph_errors.GraphError as exc:
+            raise click.ClickException(f"Meta refused: {exc}; run it again to go on") from exc
+        finally:
+            graph.close()
+    click.echo(
+        f"Read {totals.seen} leads from {len(forms)} forms: {totals.created} new, "
+        f"{totals.seen - totals.created - totals.failed} already here, "
+        f"{totals.failed} kept as failed deliveries."
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -23,7 +23,8 @@ huey = Huey("leadhub", immediate=True, results=False, store_intermediate_errors=
 
 # Every periodic job, in one place, so an operator sees the whole schedule.
 SCHEDULE: dict[str, crontab] = {
-    "meta.reconcile_inbox": crontab(minute="*"),
+    "meta.reconcile_inbox": crontab(minute="*"),  # inbox rows left pending for 2 minutes
+    "meta.poll_forms": crontab(minute="*/5"),  # every active form, for what webhooks missed
 }
 
 

@@ -30,6 +30,43 @@ def process_event(event_id: int) -> None:
             graph.close()
 
 
+@huey.task(retries=3, retry_delay=60, name="meta.poll_form")
+def poll_form(form_id: int) -> None:
+    """Read one form's recent leads from Meta and ingest the ones not here yet."""
+    from leadhub.meta.graph import RateLimited, TokenInvalid
+    from leadhub.meta.models import LeadForm
+
+    with db.transaction() as session:
+        form = session.get(LeadForm, form_id)
+        if form is None:
+            return
+        graph = service.graph_client(session, current_app.config)
+        try:
+            result = service.sync_form(
+                session, form=form, graph=graph, since=service.poll_since(form)
+            )
+        except TokenInvalid as exc:
+            service.mark_needs_reauth(session, connection=form.page_connection, reason=str(exc))
+            return
+        except RateLimited as exc:
+            raise RetryTask(delay=max(exc.retry_after or 60, 1)) from exc
+        finally:
+            graph.close()
+    if result.created:
+        log.info(
+            "poll of form %s found %s leads the webhooks had not brought", form_id, result.created
+        )
+
+
+@periodic("meta.poll_forms")
+def poll_forms() -> None:
+    """Queue a poll of every active form."""
+    with db.transaction() as session:
+        form_ids = [form.id for form in service.active_forms(session)]
+    for form_id in form_ids:
+        poll_form(form_id)
+
+
 @periodic("meta.reconcile_inbox")
 def reconcile_inbox() -> None:
     """Queue again the inbox rows that are still pending after two minutes."""

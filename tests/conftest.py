@@ -15,6 +15,7 @@ from leadhub.auth.models import Role, User
 from leadhub.db import Base, db
 from leadhub.extensions import limiter
 from leadhub.migrate import upgrade
+from leadhub.queue import huey
 from tests.factories import PASSWORD, DistributorFactory, LeadFactory, UserFactory
 
 
@@ -68,6 +69,7 @@ def db_session(app: Any) -> Iterator[Any]:
     db.session.remove()
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
     limiter.reset()
+    huey.immediate = True  # jobs run in the test; a command's own app may have switched it off
     # No app context is held here: each request gets its own, so `g` never leaks between them.
     yield db.session
     db.session.remove()

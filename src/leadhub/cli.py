@@ -325,5 +325,13 @@ def backfill(distributor_name: str | None, days: int) -> None:
     )
 
 
+def _register_simulator() -> None:
+    from leadhub.simulator.cli import simulate
+
+    meta.add_command(simulate, name="simulate")
+
+
+_register_simulator()
+
 if __name__ == "__main__":
     main()

@@ -176,7 +176,7 @@ def record_changes(
 
 
 def graph_client(session: Session, config: Mapping[str, Any]) -> Any:
-    """A Graph client with the app's settings (tests and the demo may route it to the simulator)."""
+    """A Graph client with the app's settings; META_GRAPH_URL may point at the simulator."""
     from leadhub.meta.graph import GraphClient
 
     settings = app_settings(session, config)
@@ -185,7 +185,6 @@ def graph_client(session: Session, config: Mapping[str, Any]) -> Any:
         version=config["META_GRAPH_VERSION"],
         app_id=settings.app_id,
         app_secret=settings.app_secret,
-        transport=config.get("META_GRAPH_TRANSPORT"),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from typing import Any
@@ -50,8 +51,16 @@ unless --exit-when-done is given. All names, numbers and tokens are fake.
     show_default=True,
     help="Signs webhooks and checks appsecret_proof; LeadHub's META_APP_SECRET must match.",
 )
-@click.option("--pages", default=2, show_default=True, type=click.IntRange(1), help="Pages.")
-@click.option("--forms-per-page", default=2, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--pages",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Facebook Pages (clinics).",
+)
+@click.option(
+    "--forms-per-page", default=2, show_default=True, type=click.IntRange(1), help="Forms per Page."
+)
 @click.option(
     "--backlog",
     default=5,
@@ -143,6 +152,7 @@ def simulate(**options: Any) -> None:
     serving.start()
     stop = threading.Event()
     sender = None
+    previous_term = _interrupt_on_sigterm()
     try:
         _show_world(console, world, server, options)
         if options["webhook_url"]:
@@ -166,9 +176,22 @@ def simulate(**options: Any) -> None:
     finally:
         server.shutdown()
         serving.join(timeout=5)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         if sender:
             sender.close()
             console.print(f"Webhooks: {sender.stats.summary()}")
+
+
+def _interrupt_on_sigterm() -> Any:
+    """Let `kill` stop the simulator as cleanly as Ctrl-C; returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _show_world(console: Console, world: World, server: BaseWSGIServer, options: dict) -> None:
@@ -184,8 +207,11 @@ def _show_world(console: Console, world: World, server: BaseWSGIServer, options:
     ):
         console.print(f"  {line}", soft_wrap=True)
     table = Table(title="Pages and lead forms")
-    for column in ("Page", "Page id", "Form id", "Locale", "Form"):
-        table.add_column(column)
+    table.add_column("Page")
+    table.add_column("Page id", no_wrap=True, min_width=15)
+    table.add_column("Form id", no_wrap=True, min_width=15)
+    table.add_column("Locale", no_wrap=True)
+    table.add_column("Form")
     for page in world.pages():
         for form in world.forms(page.id):
             table.add_row(page.name, page.id, form.id, form.locale, form.name)

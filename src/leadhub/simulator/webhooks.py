@@ -39,14 +39,8 @@ class LeadgenChange:
         if isinstance(item, Lead):
             ad_id = item.ad.id if item.ad else None
             return cls(item.id, item.page_id, item.form_id, item.created_time, ad_id, ad_id)
-        values = dict(item)
-        values["created_time"] = int(values["created_time"])
-        return cls(
-            **{
-                k: (str(v) if k != "created_time" and v is not None else v)
-                for k, v in values.items()
-            }
-        )
+        ids = {k: None if v is None else str(v) for k, v in item.items() if k != "created_time"}
+        return cls(created_time=int(item["created_time"]), **ids)
 
     def value(self, *, numeric_ids: bool = False) -> dict:
         """The change's `value` object, keys in Meta's order."""

@@ -8,7 +8,7 @@ PORT ?= 5000
 SIZE ?= 1000000
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-browser bench lint fmt clean translations browser
+.PHONY: setup run demo test bench lint fmt clean translations browser
 
 setup: $(STAMP)/python $(STAMP)/npm $(STAMP)/translations
 	$(BIN)/leadhub db upgrade
@@ -32,6 +32,10 @@ $(STAMP)/translations: $(STAMP)/python $(wildcard src/leadhub/translations/*/LC_
 
 run: setup
 	PORT=$(PORT) $(BIN)/leadhub serve --port $(PORT)
+
+# LeadHub with a simulated Meta sending leads (data in instance/demo/).
+demo: setup
+	$(BIN)/python -m leadhub.demo --port $(PORT)
 
 # Debian's chromium for the browser tests; never a downloaded browser.
 browser:

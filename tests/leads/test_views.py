@@ -208,3 +208,20 @@ def test_unknown_lead_is_a_friendly_404(client, login_as):
     response = client.get("/leads/987654")
     assert response.status_code == 404
     assert "Reference" in _text(response) and "Traceback" not in _text(response)
+
+
+def test_the_lead_page_shows_intake_warnings_and_both_sides_of_a_duplicate(
+    client, login_as, lead_factory
+):
+    first = lead_factory(full_name="Ayşe", phone="+905321110000")
+    again = lead_factory(
+        full_name="Ayşe",
+        phone="+905321110000",
+        duplicate_of_id=first.id,
+        intake_warnings={"email": "ayse at mail"},
+    )
+    login_as("admin")
+    page = _text(client.get(f"/leads/{first.id}"))
+    assert 'id="later-duplicates"' in page and f"#{again.id}" in page
+    page = _text(client.get(f"/leads/{again.id}"))
+    assert f"Duplicate of #{first.id}" in page and "ayse at mail" in page

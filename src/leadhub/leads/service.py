@@ -352,6 +352,17 @@ def restore(session: Session, *, lead: Lead, actor: User) -> Lead:
     return lead
 
 
+def later_duplicates(session: Session, *, lead: Lead, user: User, limit: int = 20) -> list[Lead]:
+    """Leads of the same person that came after this one (and that the user may see)."""
+    stmt = (
+        visible_leads(user)
+        .where(Lead.duplicate_of_id == lead.id)
+        .order_by(Lead.created_time, Lead.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 @dataclass
 class TimelineItem:
     at: datetime

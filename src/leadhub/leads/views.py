@@ -137,6 +137,7 @@ def detail(lead_id: int) -> Any:
         distributor=distributor,
         assignee=db.session.get(User, lead.assignee_id) if lead.assignee_id else None,
         timeline=service.timeline(db.session, lead=lead),
+        duplicates=service.later_duplicates(db.session, lead=lead, user=user),
         next_statuses=service.allowed_statuses(lead, user),
         staff=staff,
         kinds=USER_KINDS,

@@ -42,6 +42,18 @@ def _fail_on_domain_errors(func: Any) -> Any:
     return wrapper
 
 
+def _distributor_id(session: Any, name: str | None) -> int | None:
+    """The id of the distributor with this name (None for no name); a clear error otherwise."""
+    if not name:
+        return None
+    from leadhub.distributors import service as distributors
+
+    distributor = distributors.find_by_name(session, name)
+    if distributor is None:
+        raise click.ClickException(f"No distributor named {name!r}.")
+    return distributor.id
+
+
 @click.group(help="LeadHub: the lead desk of a medical-tourism clinic network.")
 def main() -> None:
     pass
@@ -158,7 +170,6 @@ def create_user(
 ) -> None:
     from leadhub.auth import service
     from leadhub.auth.schemas import UserCreate
-    from leadhub.distributors import service as distributors
     from leadhub.extensions import db as database
 
     if password_stdin:
@@ -167,12 +178,7 @@ def create_user(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _app().app_context():
         with database.transaction() as session:
-            distributor_id = None
-            if distributor_name:
-                distributor = distributors.find_by_name(session, distributor_name)
-                if distributor is None:
-                    raise click.ClickException(f"No distributor named {distributor_name!r}.")
-                distributor_id = distributor.id
+            distributor_id = _distributor_id(session, distributor_name)
             data = UserCreate(
                 email=email,
                 name=name or email.split("@")[0],
@@ -278,7 +284,6 @@ def backfill(distributor_name: str | None, days: int) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from leadhub.db import utcnow
-    from leadhub.distributors import service as distributors
     from leadhub.extensions import db as database
     from leadhub.meta import graph as graph_errors
     from leadhub.meta import service
@@ -288,12 +293,7 @@ def backfill(distributor_name: str | None, days: int) -> None:
     since = int((utcnow() - timedelta(days=days)).timestamp())
     totals = service.SyncResult()
     with app.app_context(), database.transaction() as session:
-        distributor_id = None
-        if distributor_name:
-            distributor = distributors.find_by_name(session, distributor_name)
-            if distributor is None:
-                raise click.ClickException(f"No distributor named {distributor_name!r}.")
-            distributor_id = distributor.id
+        distributor_id = _distributor_id(session, distributor_name)
         forms = service.active_forms(session, distributor_id=distributor_id)
         if not forms:
             raise click.ClickException("No active lead form: connect a Page first.")

@@ -8,7 +8,6 @@ from typing import Any
 
 from apiflask import APIFlask
 from flask import g, request
-from flask_babel import format_datetime
 
 from leadhub import config as settings
 from leadhub import (
@@ -90,6 +89,7 @@ def register_extensions(app: APIFlask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=web.select_timezone)
+    web.install_fast_gettext(app)
     login.init_app(app, login_manager)
 
 
@@ -147,6 +147,4 @@ def register_request_hooks(app: APIFlask) -> None:
     from leadhub.labels import label
 
     app.jinja_env.globals["label"] = label
-    app.jinja_env.filters["localtime"] = lambda value, fmt="short": (
-        format_datetime(value, fmt) if value else ""
-    )
+    app.jinja_env.filters["localtime"] = web.localtime

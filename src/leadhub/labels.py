@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 
-LABELS: dict[str, Any] = {
+def _l(message: str) -> str:
+    """Marks a label for the catalogs (pybabel extract -k _l); label() translates it."""
+    return message
+
+
+LABELS: dict[str, str] = {
     # statuses
     "new": _l("New"),
     "assigned": _l("Assigned"),
@@ -78,5 +82,7 @@ def label(value: Any) -> str:
     key = getattr(value, "value", value)
     if key is None:
         return ""
+    from leadhub.web import translate
+
     found = LABELS.get(str(key))
-    return str(found) if found is not None else str(key).replace("_", " ")
+    return translate(found) if found is not None else str(key).replace("_", " ")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,6 +85,15 @@ class Tag(Base):
 
 
 LIVE = "deleted_at IS NULL"
+# Partial-index conditions, the same on SQLite and PostgreSQL.
+UNASSIGNED = {
+    "sqlite_where": text("assignee_id IS NULL"),
+    "postgresql_where": text("assignee_id IS NULL"),
+}
+DELETED = {
+    "sqlite_where": text("deleted_at IS NOT NULL"),
+    "postgresql_where": text("deleted_at IS NOT NULL"),
+}
 
 
 class Lead(Base, TimestampMixin, SoftDeleteMixin):
@@ -160,9 +170,14 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
         Index("ix_lead_distributor_created", "distributor_id", "created_time", "id"),
         Index("ix_lead_distributor_score", "distributor_id", "score", "id"),
         Index("ix_lead_assignee_created", "assignee_id", "created_time", "id"),
+        Index("ix_lead_assignee_score", "assignee_id", "score", "id"),
+        # A distributor's unassigned leads, which its agents see beside their own (scope_parts).
+        Index("ix_lead_unassigned_created", "distributor_id", "created_time", "id", **UNASSIGNED),
+        Index("ix_lead_unassigned_score", "distributor_id", "score", "id", **UNASSIGNED),
         Index("ix_lead_status_created", "status", "created_time", "id"),
         Index("ix_lead_treatment_created", "treatment", "created_time", "id"),
-        Index("ix_lead_deleted", "deleted_at", "id"),
+        # Deleted rows only: over all rows SQLite (no histograms) picks it for `deleted_at IS NULL`.
+        Index("ix_lead_deleted", "deleted_at", "id", **DELETED),
         Index("ix_lead_email", "email"),
         Index("ix_lead_phone", "phone"),
         Index("ix_lead_campaign", "campaign_id"),

@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Select, intersect, select
 
 from leadhub.leads.models import Lead, LeadSearchTerm
 
@@ -48,11 +48,14 @@ def terms_for(*, full_name: str | None, email: str | None, phone: str | None) ->
     return {term[:MAX_TERM] for term in terms if term}
 
 
-def _prefix(term: str) -> ColumnElement[bool]:
-    matching = select(LeadSearchTerm.lead_id).where(
+def _matching(term: str) -> Select[tuple[int]]:
+    return select(LeadSearchTerm.lead_id).where(
         LeadSearchTerm.term >= term, LeadSearchTerm.term < term + _TOP
     )
-    return Lead.id.in_(matching)
+
+
+def _prefix(term: str) -> ColumnElement[bool]:
+    return Lead.id.in_(_matching(term))
 
 
 def _exact(term: str) -> ColumnElement[bool]:
@@ -77,4 +80,9 @@ def clause(query: str, *, region: str | None = None) -> ColumnElement[bool] | No
     words = [w for w in _SPLIT.split(fold(query)) if w]
     if not words:
         return None
-    return and_(*(_prefix(w[:MAX_TERM]) for w in words))
+    # Words of one or two letters ("Al", the O of O'Brien) begin hundreds of thousands of terms.
+    words = [w for w in words if len(w) > MIN_WORD] or words
+    if len(words) == 1:
+        return _prefix(words[0][:MAX_TERM])
+    # Intersect the ids first, so that only the leads matching every word are read.
+    return Lead.id.in_(intersect(*(_matching(w[:MAX_TERM]) for w in words)))

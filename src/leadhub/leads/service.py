@@ -14,7 +14,7 @@ from leadhub import events
 from leadhub.audit import service as audit
 from leadhub.auth.models import CLINIC_ROLES, Role, User
 from leadhub.auth.permissions import can, ensure_can
-from leadhub.auth.scope import visible_leads
+from leadhub.auth.scope import AGENT_POOL, scope_parts, visible_leads
 from leadhub.db import decode_cursor, encode_cursor, utcnow
 from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
@@ -47,21 +47,26 @@ def _day_start(day: Any, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def filtered(user: User, filters: LeadFilter):  # noqa: ANN201 - a Select of Lead
+def filtered(user: User, filters: LeadFilter, part: int | None = None):  # noqa: ANN201 - a Select
     """visible_leads(user) narrowed by the desk's filters (no order, no paging)."""
-    stmt = visible_leads(user, deleted=filters.deleted)
+    stmt = visible_leads(user, deleted=filters.deleted, part=part)
     if filters.status:
         stmt = stmt.where(Lead.status.in_(filters.status))
     if filters.distributor_id is not None:
         stmt = stmt.where(Lead.distributor_id == filters.distributor_id)
     if filters.unassigned:
-        stmt = stmt.where(Lead.assignee_id.is_(None))
+        # Not again on an agent's unassigned part: PostgreSQL would count it twice and misplan.
+        if not (user.role is Role.AGENT and part == AGENT_POOL):
+            stmt = stmt.where(Lead.assignee_id.is_(None))
     elif filters.assignee_id is not None:
         stmt = stmt.where(Lead.assignee_id == filters.assignee_id)
+    # Without histograms SQLite takes a score range for selective and sorts it instead of reading
+    # the date order; `+ 0` keeps the range off the score index unless the list is by score.
+    score = Lead.score if filters.sort == "score" else Lead.score + 0
     if filters.score_min is not None:
-        stmt = stmt.where(Lead.score >= filters.score_min)
+        stmt = stmt.where(score >= filters.score_min)
     if filters.score_max is not None:
-        stmt = stmt.where(Lead.score <= filters.score_max)
+        stmt = stmt.where(score <= filters.score_max)
     if filters.created_from is not None:
         stmt = stmt.where(Lead.created_time >= _day_start(filters.created_from, user.timezone))
     if filters.created_to is not None:
@@ -83,16 +88,23 @@ def filtered(user: User, filters: LeadFilter):  # noqa: ANN201 - a Select of Lea
 
 
 def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
-    """One page of the leads `user` may see, newest or best first, by keyset."""
-    stmt = filtered(user, filters)
+    """One page of the leads `user` may see, newest or best first, by keyset.
+
+    Each part of the scope is read in index order and the parts are merged (see scope_parts).
+    """
     if filters.sort == "score":
         key, kinds = (Lead.score, Lead.id), (int, int)
     else:
         key, kinds = (Lead.created_time, Lead.id), (datetime, int)
-    if filters.cursor:
-        stmt = stmt.where(tuple_(*key) < tuple_(*decode_cursor(filters.cursor, kinds)))
-    stmt = stmt.order_by(*(column.desc() for column in key)).limit(filters.limit + 1)
-    rows = list(session.scalars(stmt))
+    after = tuple_(*key) < tuple_(*decode_cursor(filters.cursor, kinds)) if filters.cursor else None
+    rows: list[Lead] = []
+    for part in range(len(scope_parts(user))):
+        stmt = filtered(user, filters, part=part)
+        if after is not None:
+            stmt = stmt.where(after)
+        stmt = stmt.order_by(*(column.desc() for column in key)).limit(filters.limit + 1)
+        rows.extend(session.scalars(stmt))
+    rows.sort(key=lambda lead: tuple(getattr(lead, column.key) for column in key), reverse=True)
     items = rows[: filters.limit]
     next_cursor = None
     if len(rows) > filters.limit:

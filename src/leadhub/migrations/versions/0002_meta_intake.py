@@ -164,15 +164,16 @@ def upgrade() -> None:
             "ix_webhook_event_status_received", ["status", "received_at"], unique=False
         )
 
-    with op.batch_alter_table("lead", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "intake_warnings",
-                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-                nullable=False,
-                server_default=sa.text("'{}'"),
-            )
-        )
+    # A plain ADD COLUMN (SQLite allows it with a default): no copy of a million-row table.
+    op.add_column(
+        "lead",
+        sa.Column(
+            "intake_warnings",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+            server_default=sa.text("'{}'"),
+        ),
+    )
 
     # ### end Alembic commands ###
 

@@ -142,6 +142,11 @@ def csrf_token(client: Any) -> str:
     return match.group(1)
 
 
+def post_form(client: Any, url: str, **data: Any) -> Any:
+    """Submit a form as the page would, with the session's CSRF token."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
+
+
 @pytest.fixture
 def api_as(users: dict[str, User]) -> Callable[[str | User], dict[str, str]]:
     """Authorization headers with a fresh API key of that user."""

@@ -87,8 +87,3 @@ def stop_embedded() -> None:
         if _embedded is not None:
             _embedded.stop(graceful=True)
             _embedded = None
-
-
-def queue_depth() -> int:
-    """Jobs waiting to run (for /readyz and `leadhub doctor`)."""
-    return 0 if huey.immediate else huey.pending_count()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from leadhub.interactions.models import Interaction, Kind
 from leadhub.leads.models import Lead, Platform, Status
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, post_form
 
 
 def _text(response):
@@ -106,10 +106,6 @@ def test_names_and_notes_are_escaped(client, login_as, lead_factory):
     assert "&lt;img src=x onerror=alert(2)&gt;" in _text(client.get(f"/leads/{lead.id}"))
 
 
-def _post(client, url, **data):
-    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
-
-
 def test_quick_actions_change_status_assign_tag_and_note(
     client, login_as, lead_factory, users, db_session
 ):
@@ -117,18 +113,19 @@ def test_quick_actions_change_status_assign_tag_and_note(
     login_as("manager")
     url = f"/leads/{lead.id}"
     assert (
-        _post(client, f"{url}/assign", version=1, assignee_id=users["agent"].id).status_code == 302
+        post_form(client, f"{url}/assign", version=1, assignee_id=users["agent"].id).status_code
+        == 302
     )
     current = db_session.get(Lead, lead.id)
     assert current.assignee_id == users["agent"].id and current.status is Status.ASSIGNED
-    _post(client, f"{url}/status", version=current.version, status="contacted")
+    post_form(client, f"{url}/status", version=current.version, status="contacted")
     db_session.expire_all()
     current = db_session.get(Lead, lead.id)
     assert current.status is Status.CONTACTED
-    _post(client, f"{url}/tags", version=current.version, tags="VIP, Arabic speaker")
+    post_form(client, f"{url}/tags", version=current.version, tags="VIP, Arabic speaker")
     db_session.expire_all()
     assert [t.name for t in db_session.get(Lead, lead.id).tags] == ["arabic speaker", "vip"]
-    _post(client, f"{url}/interactions", kind="call", outcome="no_answer", body="Voicemail")
+    post_form(client, f"{url}/interactions", kind="call", outcome="no_answer", body="Voicemail")
     kinds = db_session.scalars(select(Interaction.kind).where(Interaction.lead_id == lead.id))
     assert Kind.CALL in set(kinds)
     page = _text(client.get(url))
@@ -138,7 +135,7 @@ def test_quick_actions_change_status_assign_tag_and_note(
 def test_a_stale_form_says_so_and_changes_nothing(client, login_as, lead_factory, db_session):
     lead = lead_factory()
     login_as("manager")
-    _post(client, f"/leads/{lead.id}/status", version=lead.version + 5, status="contacted")
+    post_form(client, f"/leads/{lead.id}/status", version=lead.version + 5, status="contacted")
     page = _text(client.get(f"/leads/{lead.id}"))
     assert "changed since you read it" in page
     db_session.expire_all()
@@ -148,18 +145,18 @@ def test_a_stale_form_says_so_and_changes_nothing(client, login_as, lead_factory
 def test_lost_without_a_reason_is_refused_on_the_page(client, login_as, lead_factory):
     lead = lead_factory()
     login_as("manager")
-    _post(client, f"/leads/{lead.id}/status", version=lead.version, status="lost")
+    post_form(client, f"/leads/{lead.id}/status", version=lead.version, status="lost")
     assert "Say why the lead was lost." in _text(client.get(f"/leads/{lead.id}"))
 
 
 def test_admin_deletes_and_restores_from_the_deleted_view(client, login_as, lead_factory):
     lead = lead_factory(full_name="Gone Soon")
     login_as("admin")
-    _post(client, f"/leads/{lead.id}/delete")
+    post_form(client, f"/leads/{lead.id}/delete")
     assert "Gone Soon" not in _text(client.get("/leads"))
     assert "Gone Soon" in _text(client.get("/leads?deleted=true"))
     assert "This lead is deleted" in _text(client.get(f"/leads/{lead.id}"))
-    _post(client, f"/leads/{lead.id}/restore")
+    post_form(client, f"/leads/{lead.id}/restore")
     assert "Gone Soon" in _text(client.get("/leads"))
 
 
@@ -167,7 +164,7 @@ def test_admin_deletes_and_restores_from_the_deleted_view(client, login_as, lead
 def test_only_admins_delete_or_see_deleted(client, login_as, lead_factory, role):
     lead = lead_factory()
     login_as(role)
-    assert _post(client, f"/leads/{lead.id}/delete").status_code == 403
+    assert post_form(client, f"/leads/{lead.id}/delete").status_code == 403
     assert client.get("/leads?deleted=true").status_code == 400
 
 
@@ -177,7 +174,8 @@ def test_a_viewer_reads_but_sees_no_actions(client, login_as, lead_factory):
     page = _text(client.get(f"/leads/{lead.id}"))
     assert "Quick actions" not in page
     assert (
-        _post(client, f"/leads/{lead.id}/status", version=1, status="contacted").status_code == 403
+        post_form(client, f"/leads/{lead.id}/status", version=1, status="contacted").status_code
+        == 403
     )
 
 
@@ -185,20 +183,20 @@ def test_an_agent_takes_an_unassigned_lead(client, login_as, lead_factory, users
     lead = lead_factory()
     agent = login_as("agent")
     assert "Take this lead" in _text(client.get(f"/leads/{lead.id}"))
-    _post(client, f"/leads/{lead.id}/assign", version=lead.version, assignee_id=agent.id)
+    post_form(client, f"/leads/{lead.id}/assign", version=lead.version, assignee_id=agent.id)
     db_session.expire_all()
     assert db_session.get(Lead, lead.id).assignee_id == agent.id
 
 
 def test_enter_a_lead_by_hand(client, login_as, distributor, db_session):
     login_as("agent")
-    response = _post(
+    response = post_form(
         client, "/leads/new", full_name="Walk In", phone="0532 999 88 77", treatment="veneers"
     )
     assert response.status_code == 302
     lead = db_session.scalars(select(Lead).where(Lead.full_name == "Walk In")).one()
     assert lead.phone == "+905329998877" and lead.assignee_id is not None
-    bad = _post(client, "/leads/new", full_name="No Way To Reach")
+    bad = post_form(client, "/leads/new", full_name="No Way To Reach")
     assert bad.status_code == 400
     assert "give a phone number or an email address" in _text(bad)
 

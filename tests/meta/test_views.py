@@ -8,13 +8,9 @@ from sqlalchemy import select
 from leadhub import crypto
 from leadhub.meta import service as meta
 from leadhub.meta.models import ConnectionStatus, InboxStatus, LeadForm, MetaApp, WebhookEvent
-from tests.conftest import csrf_token
+from tests.conftest import post_form
 from tests.meta.conftest import PAGE_ID, lead_payload
 from tests.meta.test_connect import PageGraph
-
-
-def _post(client, url, **data):
-    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
 
 
 @pytest.mark.parametrize(
@@ -28,13 +24,15 @@ def test_meta_settings_are_for_admins(client, login_as, role, status):
 
 def test_superadmin_saves_the_app_and_secrets_are_never_shown(client, login_as, db_session):
     login_as("superadmin")
-    _post(client, "/settings/meta/app", app_id="1234", app_secret="very-secret", verify_token="tok")
+    post_form(
+        client, "/settings/meta/app", app_id="1234", app_secret="very-secret", verify_token="tok"
+    )
     row = db_session.get(MetaApp, 1)
     assert row.app_id == "1234" and crypto.decrypt(row.app_secret_encrypted) == "very-secret"
     page = client.get("/settings/meta/").get_data(as_text=True)
     assert "very-secret" not in page and "1234" in page
     login_as("admin")
-    assert _post(client, "/settings/meta/app", app_id="9").status_code == 403
+    assert post_form(client, "/settings/meta/app", app_id="9").status_code == 403
 
 
 def test_admin_connects_a_page_and_maps_a_form(
@@ -42,7 +40,7 @@ def test_admin_connects_a_page_and_maps_a_form(
 ):
     monkeypatch.setattr(meta, "graph_client", lambda session, config: PageGraph())
     login_as("admin")
-    response = _post(
+    response = post_form(
         client,
         "/settings/meta/pages",
         distributor_id=distributor.id,
@@ -55,7 +53,7 @@ def test_admin_connects_a_page_and_maps_a_form(
     form = db_session.scalars(select(LeadForm)).first()
     key = form.questions["questions"][0]["key"]
     assert client.get(f"/settings/meta/forms/{form.id}").status_code == 200
-    _post(
+    post_form(
         client,
         f"/settings/meta/forms/{form.id}",
         **{f"map:{key}": "full_name"},
@@ -64,7 +62,9 @@ def test_admin_connects_a_page_and_maps_a_form(
     db_session.expire_all()
     form = db_session.get(LeadForm, form.id)
     assert form.field_mapping == {key: "full_name"} and form.treatment == "veneers"
-    refused = _post(client, f"/settings/meta/forms/{form.id}", **{"map:not-a-question": "email"})
+    refused = post_form(
+        client, f"/settings/meta/forms/{form.id}", **{"map:not-a-question": "email"}
+    )
     assert "Map the form" in refused.get_data(as_text=True)
 
 
@@ -87,6 +87,6 @@ def test_replay_a_failed_delivery(client, login_as, page, graph, db_session):
     login_as("admin")
     assert "Meta was confused" in client.get("/settings/meta/").get_data(as_text=True)
     graph.leads["991"] = lead_payload("991")
-    _post(client, f"/settings/meta/deliveries/{ids[0]}/replay")
+    post_form(client, f"/settings/meta/deliveries/{ids[0]}/replay")
     db_session.expire_all()
     assert db_session.get(WebhookEvent, ids[0]).status is InboxStatus.DONE

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -242,7 +242,3 @@ def user_for_api_key(session: Session, key: str) -> User | None:
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         api_key.last_used_at = now
     return api_key.user
-
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0

@@ -84,7 +84,6 @@ class Tag(Base):
     color: Mapped[str] = mapped_column(String(7), default="#6c757d")
 
 
-LIVE = "deleted_at IS NULL"
 # Partial-index conditions, the same on SQLite and PostgreSQL.
 UNASSIGNED = {
     "sqlite_where": text("assignee_id IS NULL"),

@@ -543,10 +543,3 @@ def active_forms(session: Session, *, distributor_id: int | None = None) -> list
 def list_connections(session: Session) -> list[PageConnection]:
     stmt = select(PageConnection).order_by(PageConnection.page_name, PageConnection.id)
     return list(session.scalars(stmt))
-
-
-def get_connection(session: Session, connection_id: int) -> PageConnection:
-    connection = session.get(PageConnection, connection_id)
-    if connection is None:
-        raise NotFound(N_("No such Page connection."))
-    return connection

@@ -73,7 +73,7 @@ def connect_page() -> Any:
     try:
         raw_id = request.form.get("distributor_id", "")
         if not raw_id.isdigit():
-            raise InvalidInput(N_("Choose the distributor this lead belongs to."))
+            raise InvalidInput(N_("Choose the distributor this Page belongs to."))
         distributor = distributors.get_visible(db.session, distributor_id=int(raw_id), user=user)
         connection = service.connect_page(
             db.session,

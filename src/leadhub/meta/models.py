@@ -45,6 +45,9 @@ class PageConnection(Base, TimestampMixin):
     last_sync_at: Mapped[datetime | None]
     last_lead_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What debug_token said when the token was last checked (never the token itself).
+    token_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    token_checked_at: Mapped[datetime | None]
 
     distributor: Mapped[Distributor] = relationship(lazy="joined")
     forms: Mapped[list[LeadForm]] = relationship(

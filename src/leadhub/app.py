@@ -103,6 +103,8 @@ def register_blueprints(app: APIFlask) -> None:
     from leadhub.leads import views as leads_views
     from leadhub.meta import api as meta_api
     from leadhub.meta import views as meta_views
+    from leadhub.scoring import api as scoring_api
+    from leadhub.scoring import views as scoring_views
 
     for blueprint in (
         health_views.bp,
@@ -110,9 +112,16 @@ def register_blueprints(app: APIFlask) -> None:
         distributors_views.bp,
         leads_views.bp,
         meta_views.bp,
+        scoring_views.bp,
     ):
         app.register_blueprint(blueprint)
-    for api_blueprint in (auth_api.bp, distributors_api.bp, leads_api.bp, meta_api.bp):
+    for api_blueprint in (
+        auth_api.bp,
+        distributors_api.bp,
+        leads_api.bp,
+        meta_api.bp,
+        scoring_api.bp,
+    ):
         csrf.exempt(api_blueprint)
         app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 

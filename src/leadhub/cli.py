@@ -333,5 +333,14 @@ def _register_simulator() -> None:
 
 _register_simulator()
 
+
+def _register_scoring() -> None:
+    from leadhub.scoring.cli import scoring
+
+    main.add_command(scoring)
+
+
+_register_scoring()
+
 if __name__ == "__main__":
     main()

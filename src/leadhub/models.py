@@ -7,6 +7,7 @@ from leadhub.interactions.models import Interaction
 from leadhub.leads import projections  # noqa: F401 - keeps counts and search terms in step
 from leadhub.leads.models import Lead, LeadSearchTerm, LeadStatusCount, Tag
 from leadhub.meta.models import LeadForm, MetaApp, PageConnection, WebhookEvent
+from leadhub.scoring.models import ScoringRuleSet, ScoringRun
 
 __all__ = [
     "ApiKey",
@@ -19,6 +20,8 @@ __all__ = [
     "LeadStatusCount",
     "MetaApp",
     "PageConnection",
+    "ScoringRuleSet",
+    "ScoringRun",
     "Tag",
     "User",
     "WebhookEvent",

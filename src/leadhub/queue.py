@@ -25,6 +25,7 @@ huey = Huey("leadhub", immediate=True, results=False, store_intermediate_errors=
 SCHEDULE: dict[str, crontab] = {
     "meta.reconcile_inbox": crontab(minute="*"),  # inbox rows left pending for 2 minutes
     "meta.poll_forms": crontab(minute="*/5"),  # every active form, for what webhooks missed
+    "scoring.refresh_freshness": crontab(minute="*/10"),  # leads past a freshness boundary
 }
 
 

@@ -39,6 +39,7 @@ class LeadFilter(BaseModel):
     platform: Platform | None = None
     tag: str | None = Field(default=None, max_length=40)
     q: str | None = Field(default=None, max_length=200)
+    recommendation: Literal["high_unassigned", "abandoned", "low_busy"] | None = None
     sort: Literal["newest", "score"] = "newest"
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=500)

@@ -64,7 +64,7 @@ CONSENT = (
 @dataclass
 class Chunk:
     leads: list[tuple] = field(default_factory=list)
-    terms: list[tuple[str, int]] = field(default_factory=list)
+    terms: list[tuple[str, int, int]] = field(default_factory=list)  # term, lead, distributor
     lead_tags: list[tuple[int, int]] = field(default_factory=list)
     interactions: list[tuple] = field(default_factory=list)
 
@@ -256,7 +256,7 @@ class LeadGenerator:
             + (lost_reason, duplicate_of, BASE_VERSION.get(status, 4) + int(rnd() * 3))
             + (created, ts(updated), ts(deleted_at))
         )
-        chunk.terms.extend([(term, lead_id) for term in terms])
+        chunk.terms.extend([(term, lead_id, dist.id) for term in terms])
         if lead_id % CHECK_EVERY == 0:
             self.check(full_name, email, phone, country, terms)
         if rnd() < TAGGED_SHARE:

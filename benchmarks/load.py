@@ -167,7 +167,7 @@ def write_postgresql(
     rows = dict.fromkeys(("lead", "lead_search_term", "lead_tag", "interaction"), 0)
     copies = (
         ("lead", LEAD_COLUMNS + extra[0], "leads"),
-        ("lead_search_term", ("term", "lead_id"), "terms"),
+        ("lead_search_term", ("term", "lead_id", "distributor_id"), "terms"),
         ("lead_tag", ("lead_id", "tag_id"), "lead_tags"),
         ("interaction", INTERACTION_COLUMNS, "interactions"),
     )

@@ -36,12 +36,15 @@ class TermsFile:
         self.conn = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-400000"):
             self.conn.execute(f"PRAGMA {pragma}")
-        self.conn.execute("CREATE TABLE heap (term TEXT NOT NULL, lead_id INTEGER NOT NULL)")
+        self.conn.execute(
+            "CREATE TABLE heap (term TEXT NOT NULL, lead_id INTEGER NOT NULL,"
+            " distributor_id INTEGER NOT NULL)"
+        )
         self.conn.execute("BEGIN")
         self.rows = 0
 
-    def add(self, terms: list[tuple[str, int]]) -> None:
-        self.conn.executemany("INSERT INTO heap VALUES (?, ?)", terms)
+    def add(self, terms: list[tuple[str, int, int]]) -> None:
+        self.conn.executemany("INSERT INTO heap VALUES (?, ?, ?)", terms)
         self.rows += len(terms)
 
     def finish(self) -> None:
@@ -49,8 +52,8 @@ class TermsFile:
         ddl = CreateTable(LeadSearchTerm.__table__).compile(dialect=sqlite.dialect())
         self.conn.execute(str(ddl))
         self.conn.execute(
-            "INSERT INTO lead_search_term (term, lead_id) "
-            "SELECT term, lead_id FROM heap ORDER BY term, lead_id"
+            "INSERT INTO lead_search_term (term, lead_id, distributor_id) "
+            "SELECT term, lead_id, distributor_id FROM heap ORDER BY term, lead_id"
         )
         self.conn.execute("DROP TABLE heap")
         self.conn.execute("COMMIT")

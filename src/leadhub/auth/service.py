@@ -47,6 +47,16 @@ def list_users(session: Session, *, actor: User) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def staff_choices(session: Session, *, actor: User) -> list[tuple[int, str]]:
+    """(id, name) of the people whose leads `actor` may filter the desk by."""
+    if actor.role is Role.AGENT:
+        return [(actor.id, actor.name)]
+    stmt = select(User.id, User.name).order_by(User.name, User.id)
+    if actor.role not in CLINIC_ROLES:
+        stmt = stmt.where(User.distributor_id == actor.distributor_id)
+    return [(user_id, name) for user_id, name in session.execute(stmt)]
+
+
 def staff_for_distributor(session: Session, distributor_id: int) -> list[User]:
     """Active people who can be given leads of this distributor."""
     stmt = (

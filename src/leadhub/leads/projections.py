@@ -16,7 +16,7 @@ COUNTS = LeadStatusCount.__table__
 TERMS = LeadSearchTerm.__table__
 
 COUNT_KEYS = ("distributor_id", "assignee_id", "status", "deleted_at")
-SEARCH_KEYS = ("full_name", "email", "phone")
+SEARCH_KEYS = ("full_name", "email", "phone", "distributor_id")
 
 CountKey = tuple[int, int, Status]
 
@@ -63,7 +63,7 @@ def write_terms(session: Session, leads: list[Lead]) -> None:
     ids = [lead.id for lead in leads]
     connection.execute(delete(TERMS).where(TERMS.c.lead_id.in_(ids)))
     rows = [
-        {"lead_id": lead.id, "term": term}
+        {"lead_id": lead.id, "term": term, "distributor_id": lead.distributor_id}
         for lead in leads
         for term in search.terms_for(full_name=lead.full_name, email=lead.email, phone=lead.phone)
     ]

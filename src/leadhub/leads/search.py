@@ -7,12 +7,14 @@ import re
 import unicodedata
 
 import phonenumbers
-from sqlalchemy import ColumnElement, Select, intersect, select
+from sqlalchemy import ColumnElement, Select, func, intersect, select
+from sqlalchemy.orm import Session
 
 from leadhub.leads.models import Lead, LeadSearchTerm
 
 MAX_TERM = 64
 MIN_WORD = 2
+BROAD = 2000  # matches from which a list checks them in its own order (is_broad)
 _TOP = "\U0010ffff"  # sorts after every other character: "p" <= term < "p" + _TOP is a prefix match
 _SPLIT = re.compile(r"[^\w]+", re.UNICODE)
 _PHONE_CHARS = re.compile(r"^[\d\s+().\-/]+$")
@@ -48,27 +50,32 @@ def terms_for(*, full_name: str | None, email: str | None, phone: str | None) ->
     return {term[:MAX_TERM] for term in terms if term}
 
 
-def _matching(term: str) -> Select[tuple[int]]:
-    return select(LeadSearchTerm.lead_id).where(
+def _matching(term: str, distributor_id: int | None) -> Select[tuple[int]]:
+    terms = select(LeadSearchTerm.lead_id).where(
         LeadSearchTerm.term >= term, LeadSearchTerm.term < term + _TOP
     )
+    if distributor_id is not None:
+        terms = terms.where(LeadSearchTerm.distributor_id == distributor_id)
+    return terms
 
 
-def _prefix(term: str) -> ColumnElement[bool]:
-    return Lead.id.in_(_matching(term))
+def _exact(term: str) -> Select[tuple[int]]:
+    return select(LeadSearchTerm.lead_id).where(LeadSearchTerm.term == term)
 
 
-def _exact(term: str) -> ColumnElement[bool]:
-    return Lead.id.in_(select(LeadSearchTerm.lead_id).where(LeadSearchTerm.term == term))
+def matching(
+    query: str, *, region: str | None = None, distributor_id: int | None = None
+) -> Select[tuple[int]] | None:
+    """The ids of the leads matching `query`, or None when it holds nothing to search.
 
-
-def clause(query: str, *, region: str | None = None) -> ColumnElement[bool] | None:
-    """A condition for the leads matching `query`, or None when it holds nothing to search."""
+    With `distributor_id`, only that distributor's terms are read: a common surname begins
+    thousands of terms network-wide but a few hundred in one distributor.
+    """
     query = query.strip()[:200]
     if not query:
         return None
     if "@" in query:
-        return _prefix(query.lower()[:MAX_TERM])
+        return _matching(query.lower()[:MAX_TERM], distributor_id)
     if _PHONE_CHARS.match(query) and len(_digits(query)) >= 4:
         try:
             number = phonenumbers.parse(query, (region or "TR").upper())
@@ -76,13 +83,29 @@ def clause(query: str, *, region: str | None = None) -> ColumnElement[bool] | No
                 return _exact(f"{number.country_code}{number.national_number}")
         except phonenumbers.NumberParseException:
             pass
-        return _prefix(_digits(query).lstrip("0") or "0")
+        return _matching(_digits(query).lstrip("0") or "0", distributor_id)
     words = [w for w in _SPLIT.split(fold(query)) if w]
     if not words:
         return None
     # Words of one or two letters ("Al", the O of O'Brien) begin hundreds of thousands of terms.
     words = [w for w in words if len(w) > MIN_WORD] or words
     if len(words) == 1:
-        return _prefix(words[0][:MAX_TERM])
+        return _matching(words[0][:MAX_TERM], distributor_id)
     # Intersect the ids first, so that only the leads matching every word are read.
-    return Lead.id.in_(intersect(*(_matching(w[:MAX_TERM]) for w in words)))
+    return select(intersect(*(_matching(w[:MAX_TERM], distributor_id) for w in words)).subquery())
+
+
+def is_broad(session: Session, ids: Select[tuple[int]]) -> bool:
+    """Whether a search matches so many leads that a list should not be read through them."""
+    bounded = ids.limit(BROAD).subquery()
+    return (session.scalar(select(func.count()).select_from(bounded)) or 0) >= BROAD
+
+
+def clause(ids: Select[tuple[int]], *, broad: bool = False) -> ColumnElement[bool]:
+    """The condition that a lead is among `ids`.
+
+    A few matches are read by id. Many (a common surname) are better checked while the list is
+    read in its own index order, which stops at the page's last row; `id + 0` keeps the database
+    from reading every match by id instead.
+    """
+    return (Lead.id + 0).in_(ids) if broad else Lead.id.in_(ids)

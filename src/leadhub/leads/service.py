@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from leadhub import events
@@ -31,6 +31,7 @@ from leadhub.leads.models import (
     lead_tag,
 )
 from leadhub.leads.schemas import InteractionCreate, LeadFilter, LeadUpdate
+from leadhub.scoring import service as scoring
 
 # Audited actions shown on the timeline; status changes and assignments are interactions already.
 TIMELINE_AUDIT_ACTIONS = ("lead.create", "lead.update", "lead.delete", "lead.restore")
@@ -47,8 +48,14 @@ def _day_start(day: Any, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def filtered(user: User, filters: LeadFilter, part: int | None = None):  # noqa: ANN201 - a Select
-    """visible_leads(user) narrowed by the desk's filters (no order, no paging)."""
+def filtered(  # noqa: ANN201 - a Select
+    user: User, filters: LeadFilter, part: int | None = None, *, broad_search: bool = False
+):
+    """visible_leads(user) narrowed by the desk's filters (no order, no paging).
+
+    `broad_search`: the search box matches many leads (search.is_broad), so check them while
+    reading in list order.
+    """
     stmt = visible_leads(user, deleted=filters.deleted, part=part)
     if filters.status:
         stmt = stmt.where(Lead.status.in_(filters.status))
@@ -79,37 +86,59 @@ def filtered(user: User, filters: LeadFilter, part: int | None = None):  # noqa:
     if filters.tag:
         tagged = select(lead_tag.c.lead_id).join(Tag).where(Tag.name == filters.tag.lower())
         stmt = stmt.where(Lead.id.in_(tagged))
-    if filters.q:
-        region = user.distributor.country if user.distributor else None
-        condition = search.clause(filters.q, region=region)
-        if condition is not None:
-            stmt = stmt.where(condition)
+    if filters.recommendation:
+        stmt = stmt.where(scoring.recommendation_clause(filters.recommendation))
+    ids = search_ids(user, filters)
+    if ids is not None:
+        stmt = stmt.where(search.clause(ids, broad=broad_search))
     return stmt
+
+
+def search_ids(user: User, filters: LeadFilter) -> Select[tuple[int]] | None:
+    """The ids matching the filters' search box, read from the user's distributor's terms."""
+    if not filters.q:
+        return None
+    region = user.distributor.country if user.distributor else None
+    # Everyone outside the clinic sees one distributor's leads at most (an agent's assigned
+    # leads are of their own distributor: assignment keeps to it).
+    within = user.distributor_id if user.role not in CLINIC_ROLES else None
+    return search.matching(
+        filters.q, region=region, distributor_id=within or filters.distributor_id
+    )
 
 
 def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     """One page of the leads `user` may see, newest or best first, by keyset.
 
     Each part of the scope is read in index order and the parts are merged (see scope_parts).
+    The page is found from ids and sort keys alone, which the desk's indexes hold, and only its
+    rows are then read whole: a filter that matches thousands of leads never reads their rows.
     """
     if filters.sort == "score":
         key, kinds = (Lead.score, Lead.id), (int, int)
     else:
         key, kinds = (Lead.created_time, Lead.id), (datetime, int)
     after = tuple_(*key) < tuple_(*decode_cursor(filters.cursor, kinds)) if filters.cursor else None
-    rows: list[Lead] = []
+    ids = search_ids(user, filters)
+    # SQLite reads a search's matches by id unless told otherwise (no statistics on how many
+    # there are); PostgreSQL's planner weighs both ways itself, and `id + 0` would only stop it.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    broad = sqlite and ids is not None and search.is_broad(session, ids)
+    found: list[tuple[Any, ...]] = []
     for part in range(len(scope_parts(user))):
-        stmt = filtered(user, filters, part=part)
+        stmt = filtered(user, filters, part=part, broad_search=broad).with_only_columns(*key)
         if after is not None:
             stmt = stmt.where(after)
         stmt = stmt.order_by(*(column.desc() for column in key)).limit(filters.limit + 1)
-        rows.extend(session.scalars(stmt))
-    rows.sort(key=lambda lead: tuple(getattr(lead, column.key) for column in key), reverse=True)
-    items = rows[: filters.limit]
-    next_cursor = None
-    if len(rows) > filters.limit:
-        last = items[-1]
-        next_cursor = encode_cursor([getattr(last, column.key) for column in key])
+        found.extend(tuple(row) for row in session.execute(stmt))
+    found.sort(reverse=True)
+    keys = found[: filters.limit]
+    rows = {
+        lead.id: lead
+        for lead in session.scalars(select(Lead).where(Lead.id.in_([k[-1] for k in keys])))
+    }
+    items = [rows[k[-1]] for k in keys if k[-1] in rows]
+    next_cursor = encode_cursor(list(keys[-1])) if len(found) > filters.limit else None
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -261,6 +290,7 @@ def update(session: Session, *, lead: Lead, data: LeadUpdate, actor: User) -> Le
         _set_status(session, lead=lead, status=data.status, actor=actor, reason=data.lost_reason)
     if data.tags is not None:
         lead.tags = _tags_named(session, data.tags)
+    scoring.rescore_on_change(session, lead=lead, actor=actor)
     changed = _audit_change(session, lead=lead, actor=actor, action="lead.update", before=before)
     if changed:
         session.flush()
@@ -311,6 +341,7 @@ def log_interaction(
         if lead.status in (Status.NEW, Status.ASSIGNED):
             _set_status(session, lead=lead, status=Status.CONTACTED, actor=actor, reason=None)
     session.flush()
+    scoring.score_lead(session, lead=lead, actor=actor)
     audit.record(
         session,
         actor=actor,

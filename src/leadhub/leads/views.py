@@ -44,7 +44,7 @@ def _names(user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
     rows = db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
-    return dict(rows.tuples().all())
+    return {user_id: name for user_id, name in rows}
 
 
 @bp.get("/leads")
@@ -66,6 +66,9 @@ def index() -> Any:
     page = service.list_visible(db.session, user=user, filters=filters)
     counts = service.count_by_status(db.session, user=user)
     visible_distributors = distributors.list_visible(db.session, user=user)
+    staff = accounts.staff_choices(db.session, actor=user)
+    names = dict(staff)
+    names.update(_names({lead.assignee_id for lead in page.items} - names.keys() - {None}))
     return render_template(
         "leads/list.html",
         page=page,
@@ -80,10 +83,8 @@ def index() -> Any:
         page_sizes=PAGE_SIZES,
         distributors=visible_distributors,
         distributor_names={d.id: d.name for d in visible_distributors},
-        staff=accounts.list_users(db.session, actor=user)
-        if user.role is not Role.AGENT
-        else [user],
-        names=_names({lead.assignee_id for lead in page.items if lead.assignee_id}),
+        staff=staff,
+        names=names,
         can_restore=can(user, "restore"),
     ), status_code
 

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v27.0"
 MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_RECONCILE_AFTER = 120  # seconds an inbox row may stay pending before it is queued again
 
 SECRET_SETTINGS = ("SECRET_KEY", "LEADHUB_ENCRYPTION_KEY")
 
@@ -57,6 +58,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "META_VERIFY_TOKEN": env.get("META_VERIFY_TOKEN") or None,
         "META_GRAPH_URL": env.get("META_GRAPH_URL") or DEFAULT_GRAPH_URL,
         "META_GRAPH_VERSION": env.get("META_GRAPH_VERSION") or DEFAULT_GRAPH_VERSION,
+        "META_RECONCILE_AFTER": int(env.get("META_RECONCILE_AFTER") or DEFAULT_RECONCILE_AFTER),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM") or "LeadHub <leadhub@localhost>",
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),

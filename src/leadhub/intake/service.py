@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +22,7 @@ from leadhub.leads import service as leads
 from leadhub.leads.models import Lead, Source
 from leadhub.leads.schemas import LeadCreate, LeadUpdate
 from leadhub.meta.models import LeadForm, PageConnection
+from leadhub.scoring import service as scoring
 
 CREATE_AUDIT_FIELDS = (
     "distributor_id",
@@ -98,22 +102,60 @@ def create_manual(session: Session, *, data: LeadCreate, actor: User) -> Lead:
 
 def _store(session: Session, *, lead: Lead, actor: User | None) -> None:
     """Insert a new lead, audit it, and tell the rest of LeadHub once the transaction commits."""
-    session.add(lead)
+    _store_many(session, leads=[lead], actor=actor)
+    _announce(session, [lead])
+
+
+def _store_many(session: Session, *, leads: list[Lead], actor: User | None) -> None:
+    """Score and insert new leads in one flush, then audit them; every new lead passes here.
+
+    The caller announces them (_announce) once they can no longer be rolled back by a savepoint.
+    """
+    for lead in leads:
+        scoring.score_lead(session, lead=lead, actor=actor)
+    session.add_all(leads)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="lead.create",
-        object_type="lead",
-        object_id=lead.id,
-        after=audit.snapshot(lead, CREATE_AUDIT_FIELDS),
-    )
-    events.emit(session, events.LeadCreated(lead.id, lead.distributor_id))
+    for lead in leads:
+        audit.record(
+            session,
+            actor=actor,
+            action="lead.create",
+            object_type="lead",
+            object_id=lead.id,
+            after=audit.snapshot(lead, CREATE_AUDIT_FIELDS),
+        )
+
+
+def _announce(session: Session, leads: list[Lead]) -> None:
+    for lead in leads:
+        events.emit(session, events.LeadCreated(lead.id, lead.distributor_id))
 
 
 def find_by_meta_id(session: Session, meta_lead_id: str) -> Lead | None:
     """The lead with this Meta id, deleted or not: a lead Meta sends again is the same lead."""
     return session.scalar(select(Lead).where(Lead.meta_lead_id == meta_lead_id))
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What became of one lead read from Meta: stored now, here already, or unreadable."""
+
+    lead: Lead | None
+    created: bool = False
+    error: InvalidInput | None = None
+
+
+def parse_meta(
+    payload: Any, *, connection: PageConnection, form: LeadForm | None
+) -> meta.ParsedLead:
+    """Meta's lead through the form's mapping, locale and treatment; InvalidInput if unreadable."""
+    return meta.parse(
+        payload,
+        mapping=form.field_mapping if form else None,
+        locale=form.locale if form else None,
+        default_region=connection.distributor.country,
+        form_treatment=form.treatment if form else None,
+    )
 
 
 def ingest_meta(
@@ -124,20 +166,121 @@ def ingest_meta(
     form: LeadForm | None = None,
 ) -> tuple[Lead, bool]:
     """Store a lead fetched from Meta once, however often it arrives; (lead, created)."""
+    (outcome,) = ingest_meta_many(session, payloads=[payload], connection=connection, form=form)
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.lead is not None  # noqa: S101 - a readable lead is always stored or found
+    return outcome.lead, outcome.created
+
+
+def ingest_meta_many(
+    session: Session,
+    *,
+    payloads: Sequence[Any],
+    connection: PageConnection,
+    form: LeadForm | None = None,
+) -> list[Ingested]:
+    """Store leads of one Page fetched from Meta (a poll or backfill page), each once.
+
+    The same as ingest_meta one by one, with a few queries for the whole batch instead of
+    several per lead. One Ingested per payload, in order.
+    """
+    parsed: list[meta.ParsedLead | InvalidInput] = []
+    for payload in payloads:
+        try:
+            parsed.append(parse_meta(payload, connection=connection, form=form))
+        except InvalidInput as exc:
+            parsed.append(exc)
+    readable = [p for p in parsed if isinstance(p, meta.ParsedLead)]
+    saved = _save(session, readable, connection=connection, form=form) if readable else {}
+    outcomes, told = [], set()
+    for item in parsed:
+        if isinstance(item, InvalidInput):
+            outcomes.append(Ingested(None, error=item))
+            continue
+        lead, created = saved[item.meta_lead_id]
+        outcomes.append(Ingested(lead, created and item.meta_lead_id not in told))
+        told.add(item.meta_lead_id)
+    return outcomes
+
+
+def _save(
+    session: Session,
+    leads: list[meta.ParsedLead],
+    *,
+    connection: PageConnection,
+    form: LeadForm | None,
+) -> dict[str, tuple[Lead, bool]]:
+    """(lead, created) per Meta id, the new ones stored in a savepoint.
+
+    Another delivery of the same lead may commit first (unique Meta id): a lone lead then reads
+    that one; a batch goes again one lead at a time.
+    """
+    try:
+        with session.begin_nested():
+            saved = _store_meta(session, leads, connection=connection, form=form)
+    except IntegrityError:
+        if len(leads) > 1:
+            one_by_one: dict[str, tuple[Lead, bool]] = {}
+            for lead in leads:
+                if lead.meta_lead_id not in one_by_one:
+                    one_by_one |= _save(session, [lead], connection=connection, form=form)
+            return one_by_one
+        existing = find_by_meta_id(session, leads[0].meta_lead_id)
+        if existing is None:
+            raise
+        return {leads[0].meta_lead_id: (existing, False)}
+    _announce(session, [lead for lead, created in saved.values() if created])
+    return saved
+
+
+def _store_meta(
+    session: Session,
+    leads: list[meta.ParsedLead],
+    *,
+    connection: PageConnection,
+    form: LeadForm | None,
+) -> dict[str, tuple[Lead, bool]]:
+    """Known leads as they are; new ones linked to the first lead of the same person, stored."""
+    known = _known(session, {p.meta_lead_id for p in leads})
+    saved = {meta_lead_id: (lead, False) for meta_lead_id, lead in known.items()}
+    fresh: dict[str, meta.ParsedLead] = {}
+    for item in leads:  # the first of repeated deliveries counts, as it would one by one
+        if item.meta_lead_id not in saved:
+            fresh.setdefault(item.meta_lead_id, item)
+    people = _People(session, list(fresh.values()))
+    waiting: list[Lead] = []
+    for item in fresh.values():
+        keys = _person_keys(item.fields["email"], item.fields["phone"])
+        if people.waiting(keys):  # the same person earlier in this batch: store that one first
+            _store_many(session, leads=waiting, actor=None)
+            people.add(waiting)
+            waiting = []
+        lead = _new_meta_lead(item, connection=connection, form=form, original=people.first(keys))
+        waiting.append(lead)
+        people.hold(keys)
+        saved[item.meta_lead_id] = (lead, True)
+    if waiting:
+        _store_many(session, leads=waiting, actor=None)
+    return saved
+
+
+def _known(session: Session, meta_lead_ids: set[str]) -> dict[str, Lead]:
+    """The leads stored under these Meta ids, deleted or not (as find_by_meta_id, at once)."""
+    stmt = select(Lead).where(Lead.meta_lead_id.in_(meta_lead_ids))
+    return {lead.meta_lead_id: lead for lead in session.scalars(stmt) if lead.meta_lead_id}
+
+
+def _new_meta_lead(
+    parsed: meta.ParsedLead,
+    *,
+    connection: PageConnection,
+    form: LeadForm | None,
+    original: tuple[int, int | None] | None,
+) -> Lead:
     distributor = connection.distributor
-    parsed = meta.parse(
-        payload,
-        mapping=form.field_mapping if form else None,
-        locale=form.locale if form else None,
-        default_region=distributor.country,
-        form_treatment=form.treatment if form else None,
-    )
-    existing = find_by_meta_id(session, parsed.meta_lead_id)
-    if existing is not None:
-        return existing, False
     fields = parsed.fields
-    original = find_original(session, email=fields["email"], phone=fields["phone"])
-    lead = Lead(
+    return Lead(
         distributor_id=distributor.id,
         source=Source.META,
         meta_lead_id=parsed.meta_lead_id,
@@ -147,19 +290,83 @@ def ingest_meta(
         answers=parsed.answers,
         consent=parsed.consent,
         intake_warnings=parsed.warnings,
-        duplicate_of_id=(original.duplicate_of_id or original.id) if original else None,
+        duplicate_of_id=(original[1] or original[0]) if original else None,
         **{
             **fields,
             "page_id": fields["page_id"] or connection.page_id,
             "language": fields["language"] or distributor.language,
         },
     )
-    try:
-        with session.begin_nested():  # two deliveries of one lead racing: the second one reads
-            _store(session, lead=lead, actor=None)
-    except IntegrityError:
-        existing = find_by_meta_id(session, parsed.meta_lead_id)
-        if existing is None:
-            raise
-        return existing, False
-    return lead, True
+
+
+PersonKey = tuple[str, str]  # ("email", value) or ("phone", value)
+
+
+def _person_keys(email: str | None, phone: str | None) -> list[PersonKey]:
+    return [(kind, value) for kind, value in (("email", email), ("phone", phone)) if value]
+
+
+class _People:
+    """The first live lead of each email and phone of a batch, as find_original finds it.
+
+    A query per kind for the whole batch, which returns only the first lead of each value (a
+    common address may have hundreds); leads stored meanwhile are added as they get their ids.
+    """
+
+    def __init__(self, session: Session, leads: list[meta.ParsedLead]) -> None:
+        # key -> (created_time, id, duplicate_of_id) of the earliest lead with it
+        self._first: dict[PersonKey, tuple[datetime, int, int | None]] = {}
+        self._waiting: set[PersonKey] = set()
+        for kind, column in (("email", Lead.email), ("phone", Lead.phone)):
+            values = {p.fields[kind] for p in leads if p.fields[kind]}
+            if not values:
+                continue
+            for row in session.execute(_first_leads(column, values)):
+                self._first[(kind, row.key)] = (row.created_time, row.id, row.duplicate_of_id)
+
+    def _offer(self, lead: Lead) -> None:
+        for key in _person_keys(lead.email, lead.phone):
+            candidate = (lead.created_time, lead.id, lead.duplicate_of_id)
+            if key not in self._first or candidate[:2] < self._first[key][:2]:
+                self._first[key] = candidate
+
+    def first(self, keys: list[PersonKey]) -> tuple[int, int | None] | None:
+        """(id, duplicate_of_id) of the earliest lead with any of these keys."""
+        found = [self._first[key] for key in keys if key in self._first]
+        if not found:
+            return None
+        _created_time, lead_id, duplicate_of_id = min(found, key=lambda lead: lead[:2])
+        return lead_id, duplicate_of_id
+
+    def waiting(self, keys: list[PersonKey]) -> bool:
+        """Whether a lead not stored yet has one of these keys."""
+        return any(key in self._waiting for key in keys)
+
+    def hold(self, keys: list[PersonKey]) -> None:
+        self._waiting.update(keys)
+
+    def add(self, stored: list[Lead]) -> None:
+        """Leads just stored (with ids) become candidates for the ones after them."""
+        for lead in stored:
+            self._offer(lead)
+        self._waiting.clear()
+
+
+def _first_leads(column: Any, values: set[str]) -> Any:
+    """Per value of `column`, the live lead find_original would pick: earliest, then lowest id."""
+    ranked = (
+        select(
+            column.label("key"),
+            Lead.id,
+            Lead.created_time,
+            Lead.duplicate_of_id,
+            func.row_number()
+            .over(partition_by=column, order_by=(Lead.created_time, Lead.id))
+            .label("rank"),
+        )
+        .where(Lead.deleted_at.is_(None), column.in_(values))
+        .subquery()
+    )
+    return select(ranked.c.key, ranked.c.id, ranked.c.created_time, ranked.c.duplicate_of_id).where(
+        ranked.c.rank == 1
+    )

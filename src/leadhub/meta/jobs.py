@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from huey.exceptions import RetryTask
@@ -16,18 +17,27 @@ log = logging.getLogger(__name__)
 
 @huey.task(retries=6, retry_delay=15, name="meta.process_event")
 def process_event(event_id: int) -> None:
-    """Fetch and ingest the lead of one inbox row (safe to run twice)."""
+    """Fetch and ingest the lead of one inbox row (safe to run twice).
+
+    Meta is asked between two short transactions: a slow Graph API holds no database lock
+    (on SQLite that would be the one write lock every other writer waits for).
+    """
     from leadhub.meta.graph import RateLimited
 
     with db.transaction() as session:
-        graph = service.graph_client(session, current_app.config)
-        try:
-            service.process_event(session, event_id=event_id, graph=graph)
-        except RateLimited as exc:
-            # calling again while Meta blocks us makes the block longer: come back when told
-            raise RetryTask(delay=max(exc.retry_after or 60, 1)) from exc
-        finally:
-            graph.close()
+        fetch = service.lead_fetch(session, event_id=event_id)
+        graph = service.graph_client(session, current_app.config) if fetch else None
+    if fetch is None or graph is None:
+        return
+    try:
+        fetched = service.fetch_lead(graph, fetch)
+    except RateLimited as exc:
+        # calling again while Meta blocks us makes the block longer: come back when told
+        raise RetryTask(delay=max(exc.retry_after or 60, 1)) from exc
+    finally:
+        graph.close()
+    with db.transaction() as session:
+        service.settle(session, fetch=fetch, fetched=fetched)
 
 
 @huey.task(retries=3, retry_delay=60, name="meta.poll_form")
@@ -69,9 +79,10 @@ def poll_forms() -> None:
 
 @periodic("meta.reconcile_inbox")
 def reconcile_inbox() -> None:
-    """Queue again the inbox rows that are still pending after two minutes."""
+    """Queue again the inbox rows still pending after META_RECONCILE_AFTER (two minutes)."""
+    older_than = timedelta(seconds=current_app.config["META_RECONCILE_AFTER"])
     with db.transaction() as session:
-        stale = service.stale_pending(session)
+        stale = service.stale_pending(session, older_than=older_than)
     for event_id in stale:
         process_event(event_id)
     if stale:

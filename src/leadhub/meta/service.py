@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -17,11 +18,12 @@ from sqlalchemy.orm import Session
 from leadhub import crypto
 from leadhub.audit import service as audit
 from leadhub.auth.models import User
+from leadhub.config import DEFAULT_RECONCILE_AFTER
 from leadhub.db import utcnow
 from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, Forbidden, InvalidInput, NotFound
 from leadhub.intake import service as intake
-from leadhub.intake.meta import MAPPABLE, meta_time
+from leadhub.intake.meta import MAPPABLE, meta_time  # noqa: F401 - meta_time: read via this module
 from leadhub.leads.models import TREATMENTS, Lead
 from leadhub.meta.models import (
     ConnectionStatus,
@@ -35,8 +37,16 @@ from leadhub.meta.models import (
 
 log = logging.getLogger(__name__)
 
-RECONCILE_AFTER = timedelta(minutes=2)
+RECONCILE_AFTER = timedelta(seconds=DEFAULT_RECONCILE_AFTER)
 MAX_ERROR = 1000
+# What LeadHub does with a Page token, and the permission (scope) each step needs.
+NEEDED_SCOPES = (
+    "leads_retrieval",  # read the leads
+    "pages_manage_metadata",  # subscribe the app to the Page's leadgen webhooks
+    "pages_show_list",  # see the Page
+    "pages_read_engagement",  # read the Page's lead forms
+)
+TARGETED_SCOPES = ("leads_retrieval", "pages_manage_metadata")  # whose Page ids are kept
 
 
 @dataclass(frozen=True)
@@ -196,34 +206,76 @@ def _fail(event: WebhookEvent, reason: str, payload: Any = None) -> None:
     event.processed_at = utcnow()
 
 
-def process_event(session: Session, *, event_id: int, graph: Any) -> WebhookEvent | None:
-    """Fetch the lead of one inbox row and ingest it; safe to run twice.
+@dataclass(frozen=True)
+class LeadFetch:
+    """What reading one inbox row's lead from Meta needs, carried between two transactions."""
 
-    Graph errors that may pass (timeouts, 5xx, rate limits) propagate so the job retries;
-    an invalid token marks the Page `needs_reauth` and leaves the row pending for replay.
+    event_id: int
+    leadgen_id: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Meta's answer for one lead: its payload, or a refusal that no retry can change."""
+
+    payload: Any = None
+    refusal: Exception | None = None
+
+
+def lead_fetch(session: Session, *, event_id: int) -> LeadFetch | None:
+    """What to ask Meta for a pending inbox row; None when there is nothing to ask (yet)."""
+    event = session.get(WebhookEvent, event_id)
+    if event is None or event.status is not InboxStatus.PENDING:
+        return None
+    connection = connection_for_page(session, event.page_id)
+    if connection is None:
+        event.status = InboxStatus.ORPHAN
+        return None
+    if connection.status is not ConnectionStatus.ACTIVE:
+        event.last_error = f"Page connection is {connection.status.value}; waiting for a new token"
+        return None
+    return LeadFetch(event.id, event.leadgen_id, crypto.decrypt(connection.token_encrypted))
+
+
+def fetch_lead(graph: Any, fetch: LeadFetch) -> Fetched:
+    """Ask Meta for the lead. Troubles that may pass (timeouts, 5xx, rate limits) propagate."""
+    from leadhub.meta import graph as graph_errors
+
+    try:
+        return Fetched(payload=graph.lead(fetch.leadgen_id, token=fetch.token))
+    except (
+        graph_errors.TokenInvalid,
+        graph_errors.InvalidRequest,
+        graph_errors.PermissionDenied,
+    ) as exc:
+        return Fetched(refusal=exc)
+
+
+def settle(session: Session, *, fetch: LeadFetch, fetched: Fetched) -> WebhookEvent | None:
+    """Record Meta's answer on a still-pending inbox row, under its lock: ingest or keep why not.
+
+    An invalid token marks the Page `needs_reauth` and leaves the row pending for replay.
     """
     from leadhub.meta import graph as graph_errors
 
-    event = session.get(WebhookEvent, event_id, with_for_update=True)
+    event = session.get(WebhookEvent, fetch.event_id, with_for_update=True, populate_existing=True)
     if event is None or event.status is not InboxStatus.PENDING:
-        return event
+        return event  # another run of the job got here first
     connection = connection_for_page(session, event.page_id)
     if connection is None:
         event.status = InboxStatus.ORPHAN
         return event
-    if connection.status is not ConnectionStatus.ACTIVE:
-        event.last_error = f"Page connection is {connection.status.value}; waiting for a new token"
-        return event
     event.attempts += 1
-    try:
-        payload = graph.lead(event.leadgen_id, token=crypto.decrypt(connection.token_encrypted))
-    except graph_errors.TokenInvalid as exc:
-        mark_needs_reauth(session, connection=connection, reason=str(exc))
+    if isinstance(fetched.refusal, graph_errors.TokenInvalid):
+        if crypto.decrypt(connection.token_encrypted) == fetch.token:
+            mark_needs_reauth(session, connection=connection, reason=str(fetched.refusal))
         event.last_error = "The Page token is no longer valid; replayed after a new token"
         return event
-    except (graph_errors.InvalidRequest, graph_errors.PermissionDenied) as exc:
-        _fail(event, f"Meta refused to give this lead: {exc}")
+    if fetched.refusal is not None:
+        _fail(event, f"Meta refused to give this lead: {fetched.refusal}")
         return event
+    payload = fetched.payload
     form_id = _id(payload.get("form_id")) if isinstance(payload, dict) else None
     form = session.scalar(select(LeadForm).where(LeadForm.form_id == form_id)) if form_id else None
     try:
@@ -242,6 +294,18 @@ def process_event(session: Session, *, event_id: int, graph: Any) -> WebhookEven
     if form is not None:
         form.last_lead_at = lead.received_at
     return event
+
+
+def process_event(session: Session, *, event_id: int, graph: Any) -> WebhookEvent | None:
+    """Fetch the lead of one inbox row and ingest it, in one transaction; safe to run twice.
+
+    The job (meta.process_event) does the same in two transactions, so that no database lock
+    waits while Meta answers; Graph troubles that may pass propagate so the job retries.
+    """
+    fetch = lead_fetch(session, event_id=event_id)
+    if fetch is None:
+        return session.get(WebhookEvent, event_id)
+    return settle(session, fetch=fetch, fetched=fetch_lead(graph, fetch))
 
 
 def mark_needs_reauth(session: Session, *, connection: PageConnection, reason: str) -> None:
@@ -307,6 +371,7 @@ def connect_page(
         session.add(connection)
     connection.page_name = page.get("name")
     connection.token_encrypted = crypto.encrypt(token)
+    record_token_info(connection, info, token=token)
     connection.status = ConnectionStatus.ACTIVE
     connection.last_error = None
     connection.subscribed = bool(graph.subscribe_page(page_id, token=token))
@@ -330,6 +395,130 @@ def connect_page(
         update(WebhookEvent)
         .where(WebhookEvent.page_id == page_id, WebhookEvent.status == InboxStatus.ORPHAN)
         .values(status=InboxStatus.PENDING)
+    )
+    return connection
+
+
+def record_token_info(
+    connection: PageConnection, described: Mapping[str, Any], *, token: str
+) -> None:
+    """Keep what debug_token said about the Page token (never the token) and when it said it."""
+    connection.token_info = token_info(described, token=token)
+    connection.token_checked_at = utcnow()
+
+
+def token_info(described: Mapping[str, Any], *, token: str) -> dict[str, Any]:
+    """The parts of a debug_token answer worth showing: who the token is for, what it may do."""
+
+    def seconds(name: str) -> int | None:
+        value = described.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def text(name: str) -> str | None:
+        value = described.get(name)
+        return value if isinstance(value, str) and value else None
+
+    targets = {}
+    for item in described.get("granular_scopes") or []:
+        if isinstance(item, dict) and item.get("scope") in TARGETED_SCOPES:
+            ids = [_id(target) for target in item.get("target_ids") or []]
+            targets[item["scope"]] = [target for target in ids if target]
+    info: dict[str, Any] = {
+        "is_valid": described.get("is_valid") is True,
+        "type": text("type"),
+        "app_id": _id(described.get("app_id")),
+        "application": text("application"),
+        "user_id": _id(described.get("user_id")),
+        "profile_id": _id(described.get("profile_id")),
+        "scopes": [scope for scope in described.get("scopes") or [] if isinstance(scope, str)],
+        "granular_targets": targets,
+        "expires_at": seconds("expires_at"),
+        "data_access_expires_at": seconds("data_access_expires_at"),
+    }
+    error = described.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        info["error"] = error["message"].replace(token, "[redacted]")[:MAX_ERROR]
+    return {name: value for name, value in info.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """A Page token as the Meta page shows it: what it may do, until when, what it lacks."""
+
+    checked_at: datetime | None
+    is_valid: bool | None  # None: never checked
+    kind: str | None
+    user_id: str | None
+    scopes: list[str]
+    missing: list[str]
+    never_expires: bool
+    expires_at: datetime | None
+    data_access_expires_at: datetime | None
+    covers_page: bool  # False when Meta names the Pages whose leads it reads, and not this one
+    error: str | None
+
+
+def token_status(connection: PageConnection) -> TokenStatus:
+    """How the Page's token stood when it was last checked with debug_token."""
+    info = connection.token_info or {}
+    checked = connection.token_checked_at is not None
+    scopes = list(info.get("scopes") or [])
+    lead_pages = (info.get("granular_targets") or {}).get("leads_retrieval")
+
+    def moment(name: str) -> datetime | None:
+        value = info.get(name)
+        return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and value else None
+
+    return TokenStatus(
+        checked_at=connection.token_checked_at,
+        is_valid=bool(info.get("is_valid")) if checked else None,
+        kind=info.get("type"),
+        user_id=info.get("user_id"),
+        scopes=scopes,
+        missing=[scope for scope in NEEDED_SCOPES if scope not in scopes] if checked else [],
+        never_expires=info.get("expires_at") == 0,
+        expires_at=moment("expires_at"),
+        data_access_expires_at=moment("data_access_expires_at"),
+        covers_page=lead_pages is None or connection.page_id in lead_pages,
+        error=info.get("error"),
+    )
+
+
+def get_connection(session: Session, *, connection_id: int) -> PageConnection:
+    connection = session.get(PageConnection, connection_id)
+    if connection is None:
+        raise NotFound(N_("No such Page connection."))
+    return connection
+
+
+def check_token(
+    session: Session, *, connection: PageConnection, graph: Any, actor: User | None
+) -> PageConnection:
+    """Ask Meta about the stored Page token again, keep its answer, and set the status by it."""
+    token = crypto.decrypt(connection.token_encrypted)
+    record_token_info(connection, graph.debug_token(token), token=token)
+    info = connection.token_info
+    if not info["is_valid"]:
+        reason = info.get("error") or "Meta says this token is not valid."
+        mark_needs_reauth(session, connection=connection, reason=reason)
+    elif "leads_retrieval" not in info["scopes"]:
+        reason = "The token lacks the leads_retrieval permission."
+        mark_needs_reauth(session, connection=connection, reason=reason)
+    elif connection.status is ConnectionStatus.NEEDS_REAUTH:
+        # the reconciler now sends the deliveries that waited for a working token
+        connection.status = ConnectionStatus.ACTIVE
+        connection.last_error = None
+    audit.record(
+        session,
+        actor=actor,
+        action="meta.check_token",
+        object_type="page_connection",
+        object_id=connection.id,
+        after={
+            "is_valid": info["is_valid"],
+            "scopes": info["scopes"],
+            "status": connection.status.value,
+        },
     )
     return connection
 
@@ -437,7 +626,8 @@ def update_form(
 
 POLL_OVERLAP = 600  # seconds: a poll reads from the newest lead seen minus ten minutes
 BACKFILL_MAX_DAYS = 90
-BATCH = 200
+BATCH = 500  # leads ingested (a few queries for all of them) and committed together
+PAGE_SIZE = 500  # leads per Graph page
 
 
 @dataclass
@@ -450,38 +640,55 @@ class SyncResult:
 def ingest_fetched(
     session: Session,
     *,
-    payload: Any,
+    payloads: list[Any],
     connection: PageConnection,
     form: LeadForm | None,
     source: InboxSource,
-) -> bool | None:
-    """Ingest a lead read by a poll or backfill: True new, False known, None kept as failed."""
-    try:
-        with session.begin_nested():
-            _lead, created = intake.ingest_meta(
-                session, payload=payload, connection=connection, form=form
+) -> list[intake.Ingested]:
+    """Ingest leads read by a poll or backfill, a batch at a time; unreadable ones are kept as
+    failed deliveries."""
+    outcomes = intake.ingest_meta_many(session, payloads=payloads, connection=connection, form=form)
+    for payload, outcome in zip(payloads, outcomes, strict=True):
+        if outcome.error is not None:
+            _keep_failed(
+                session,
+                payload=payload,
+                error=outcome.error,
+                connection=connection,
+                form=form,
+                source=source,
             )
-        return created
-    except InvalidInput as exc:
-        leadgen_id = _id(payload.get("id")) if isinstance(payload, dict) else None
-        if leadgen_id is None:
-            log.warning(
-                "a lead without an id from form %s was skipped: %s",
-                form.form_id if form else "?",
-                exc.message,
-            )
-            return None
-        change = {
-            "leadgen_id": leadgen_id,
-            "page_id": connection.page_id,
-            "form_id": form.form_id if form else None,
-            "ad_id": None,
-        }
-        record_changes(session, [change], source=source)
-        event = session.scalar(select(WebhookEvent).where(WebhookEvent.leadgen_id == leadgen_id))
-        if event is not None and event.status is not InboxStatus.DONE:
-            _fail(event, exc.message, payload)
-        return None
+    return outcomes
+
+
+def _keep_failed(
+    session: Session,
+    *,
+    payload: Any,
+    error: InvalidInput,
+    connection: PageConnection,
+    form: LeadForm | None,
+    source: InboxSource,
+) -> None:
+    """An unreadable lead becomes a failed delivery, with its reason and what Meta sent."""
+    leadgen_id = _id(payload.get("id")) if isinstance(payload, dict) else None
+    if leadgen_id is None:
+        log.warning(
+            "a lead without an id from form %s was skipped: %s",
+            form.form_id if form else "?",
+            error.message,
+        )
+        return
+    change = {
+        "leadgen_id": leadgen_id,
+        "page_id": connection.page_id,
+        "form_id": form.form_id if form else None,
+        "ad_id": None,
+    }
+    record_changes(session, [change], source=source)
+    event = session.scalar(select(WebhookEvent).where(WebhookEvent.leadgen_id == leadgen_id))
+    if event is not None and event.status is not InboxStatus.DONE:
+        _fail(event, error.message, payload)
 
 
 def sync_form(
@@ -498,21 +705,24 @@ def sync_form(
     token = crypto.decrypt(connection.token_encrypted)
     result = SyncResult()
     newest = form.last_polled_time or 0
-    for payload in graph.form_leads(form.form_id, token=token, since=since, limit=100):
-        result.seen += 1
-        outcome = ingest_fetched(
-            session, payload=payload, connection=connection, form=form, source=source
+    payloads = iter(graph.form_leads(form.form_id, token=token, since=since, limit=PAGE_SIZE))
+    while batch := list(islice(payloads, BATCH)):
+        outcomes = ingest_fetched(
+            session, payloads=batch, connection=connection, form=form, source=source
         )
-        result.created += outcome is True
-        result.failed += outcome is None
-        created = meta_time(payload.get("created_time")) if isinstance(payload, dict) else None
-        if created is not None:
-            newest = max(newest, int(created.timestamp()))
-        if result.seen % BATCH == 0:
+        result.seen += len(batch)
+        for outcome in outcomes:
+            result.created += outcome.created
+            result.failed += outcome.error is not None
+            lead = outcome.lead
+            # Meta's created_time, read once by intake (a lead without one has a warning)
+            if lead is not None and "created_time" not in (lead.intake_warnings or {}):
+                newest = max(newest, int(lead.created_time.timestamp()))
+        if len(batch) == BATCH:
             form.last_polled_time = newest
             session.commit()  # bounded work per transaction; a rerun goes on from here
         if progress is not None:
-            progress(1)
+            progress(len(batch))
     form.last_polled_time = newest or form.last_polled_time
     connection.last_sync_at = utcnow()
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ def index() -> Any:
     today = datetime.combine(
         datetime.now(ZoneInfo(user.timezone)).date(), time.min, tzinfo=ZoneInfo(user.timezone)
     )
+    connections = service.list_connections(db.session)
     return render_template(
         "meta/index.html",
         settings=settings,
@@ -41,7 +42,9 @@ def index() -> Any:
             for name in ("META_APP_ID", "META_APP_SECRET", "META_VERIFY_TOKEN")
         },
         webhook_url=current_app.config["PUBLIC_BASE_URL"] + url_for("meta_api.deliver"),
-        connections=service.list_connections(db.session),
+        connections=connections,
+        tokens={c.id: service.token_status(c) for c in connections},
+        now=datetime.now(UTC),
         leads_today=service.leads_today_by_form(db.session, since=today),
         problems=service.problems(db.session),
         distributors=distributors.list_visible(db.session, user=user),
@@ -101,6 +104,32 @@ def connect_page() -> Any:
     finally:
         graph.close()
     return redirect(url_for("meta.index"))
+
+
+@bp.post("/pages/<int:connection_id>/token")
+@role_required(*ADMINS)
+def check_token(connection_id: int) -> Any:
+    """Run debug_token again on a Page's stored token and show what Meta says now."""
+    from leadhub.meta.graph import GraphError
+
+    user = acting_user()
+    connection = service.get_connection(db.session, connection_id=connection_id)
+    distributors.get_visible(db.session, distributor_id=connection.distributor_id, user=user)
+    page = connection.page_name or connection.page_id
+    graph = service.graph_client(db.session, current_app.config)
+    try:
+        service.check_token(db.session, connection=connection, graph=graph, actor=user)
+        db.session.commit()
+        if connection.token_info.get("is_valid"):
+            flash(_("Meta says the token of %(page)s works.", page=page), "success")
+        else:
+            flash(_("Meta says the token of %(page)s is not valid.", page=page), "danger")
+    except GraphError as exc:
+        db.session.rollback()
+        flash(_("Meta refused: %(reason)s", reason=exc.message), "danger")
+    finally:
+        graph.close()
+    return redirect(url_for("meta.index", _anchor=f"page-{connection_id}"))
 
 
 @bp.route("/forms/<int:form_id>", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import random
 import string
@@ -228,19 +229,24 @@ def window(
     after: str | None,
     before: str | None,
 ) -> tuple[list[Any], bool, bool]:
-    """One page of `items` (newest first) around a cursor: (page, has_previous, has_next)."""
+    """One page of `items` (newest first) around a cursor: (page, has_previous, has_next).
 
-    def order(k: tuple[int, str]) -> tuple[int, int]:
-        return sort_key(*k)
+    The cursor is found by bisection, so paging through a big form costs no scan per page.
+    """
 
-    keys = [order(key(item)) for item in items]
-    if after:
-        mark = order(decode_cursor(after))
-        start = next((i for i, k in enumerate(keys) if k < mark), len(items))
+    def older(item: Any) -> tuple[int, int]:  # ascending along the newest-first list
+        created_time, object_id = sort_key(*key(item))
+        return -created_time, -object_id
+
+    def mark(cursor: str) -> tuple[int, int]:
+        created_time, object_id = sort_key(*decode_cursor(cursor))
+        return -created_time, -object_id
+
+    if after:  # the first item older than the cursor
+        start = bisect.bisect_right(items, mark(after), key=older)
         end = start + limit
-    elif before:
-        mark = order(decode_cursor(before))
-        end = next((i for i, k in enumerate(keys) if k <= mark), len(items))
+    elif before:  # up to the cursor's item, not included
+        end = bisect.bisect_left(items, mark(before), key=older)
         start = max(0, end - limit)
     else:
         start, end = 0, limit

@@ -43,6 +43,10 @@ LEAD_FIELDS = (
 _TOKEN_CHARS = string.ascii_letters + string.digits
 
 
+def _newest_first(leads: Iterable[Lead]) -> list[Lead]:
+    return sorted(leads, key=lambda lead: (lead.created_time, int(lead.id)), reverse=True)
+
+
 def graph_time(seconds: int) -> str:
     """A Unix time the way the Graph API writes it: 2026-01-01T00:00:00+0000."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
@@ -171,6 +175,10 @@ class World:
         self._forms: dict[str, LeadForm] = {}
         self._ads: dict[str, Ad] = {}
         self._leads: dict[str, Lead] = {}
+        # Each form's leads, and the same newest first, sorted again only after new ones come:
+        # a form of 100,000 leads (the backfill benchmark) pages without sorting every call.
+        self._form_leads: dict[str, list[Lead]] = {}
+        self._form_newest: dict[str, list[Lead]] = {}
         self._tokens: dict[str, Token] = {}
 
     @classmethod
@@ -318,6 +326,8 @@ class World:
             ad=ad,
         )
         self._leads[lead.id] = lead
+        self._form_leads.setdefault(form.id, []).append(lead)
+        self._form_newest.pop(form.id, None)
         return lead
 
     def pages(self) -> list[Page]:
@@ -351,16 +361,20 @@ class World:
     def leads(self, *, form_id: str | None = None, ad_id: str | None = None) -> list[Lead]:
         """Leads, newest first, like the Graph API lists them."""
         with self._lock:
+            if form_id is not None and ad_id is None:
+                if form_id not in self._form_newest:
+                    self._form_newest[form_id] = _newest_first(self._form_leads.get(form_id, []))
+                return list(self._form_newest[form_id])
             found = [
                 lead
                 for lead in self._leads.values()
                 if form_id in (None, lead.form_id) and ad_id in (None, lead.ad and lead.ad.id)
             ]
-        return sorted(found, key=lambda lead: (lead.created_time, int(lead.id)), reverse=True)
+        return _newest_first(found)
 
     def leads_count(self, form_id: str) -> int:
         with self._lock:
-            return sum(1 for lead in self._leads.values() if lead.form_id == form_id)
+            return len(self._form_leads.get(form_id, ()))
 
     def token(self, value: str) -> Token | None:
         """What Meta knows about an access token, if it ever issued it."""

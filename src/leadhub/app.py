@@ -43,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     register_blueprints(app)
     register_request_hooks(app)
     web.register_errors(app)
+    from leadhub import realtime
+
+    realtime.init_app(app)
     return app
 
 
@@ -99,6 +102,7 @@ def register_blueprints(app: APIFlask) -> None:
     from leadhub.distributors import api as distributors_api
     from leadhub.distributors import views as distributors_views
     from leadhub.health import views as health_views
+    from leadhub.interactions import views as interactions_views
     from leadhub.leads import api as leads_api
     from leadhub.leads import views as leads_views
     from leadhub.meta import api as meta_api
@@ -113,6 +117,7 @@ def register_blueprints(app: APIFlask) -> None:
         leads_views.bp,
         meta_views.bp,
         scoring_views.bp,
+        interactions_views.bp,
     ):
         app.register_blueprint(blueprint)
     for api_blueprint in (

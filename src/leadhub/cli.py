@@ -12,11 +12,12 @@ from pydantic import ValidationError
 from leadhub.config import ConfigError
 
 
-def _app() -> Any:
+def _app(*, realtime: bool = False) -> Any:
+    """The app; only `serve` serves Socket.IO (one-off commands start no publisher thread)."""
     from leadhub.app import create_app
 
     try:
-        return create_app()
+        return create_app({"REALTIME": realtime})
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -64,7 +65,7 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Defaults to $PORT, else 5000.")
 @click.option("--debug/--no-debug", default=False, help="Reload on code changes.")
 def serve(host: str, port: int | None, debug: bool) -> None:
-    app = _app()
+    app = _app(realtime=True)
     from leadhub.migrate import upgrade
 
     upgrade(app.config["DATABASE_URL"])
@@ -76,10 +77,16 @@ def serve(host: str, port: int | None, debug: bool) -> None:
 
     if not app.config["REDIS_URL"]:  # embedded default: jobs run in this process
         queue.start_embedded()
+    from leadhub import realtime
+
     try:
-        app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+        # Werkzeug's threaded server, wrapped by Socket.IO: WebSocket and long-polling both work.
+        realtime.server_of(app).run(
+            app, host=host, port=port, debug=debug, use_reloader=debug, allow_unsafe_werkzeug=True
+        )
     finally:
         queue.stop_embedded()
+        realtime.shutdown()
 
 
 @main.command(help="Run background jobs from the queue (production: with REDIS_URL set).")
@@ -101,8 +108,14 @@ def worker(workers: int, periodic: bool) -> None:
             "No REDIS_URL: working the embedded SQLite queue in instance/jobs.db. Do not "
             "run this beside `leadhub serve`, which already does."
         )
+    from leadhub import realtime
+
+    realtime.init_worker(app)  # with REDIS_URL, the jobs' lead events reach every web client
     consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        realtime.shutdown()
 
 
 def _safe_url(url: str) -> str:

@@ -53,6 +53,8 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "INSTANCE_PATH": str(folder),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{folder / 'leadhub.db'}",
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Redis pub/sub channel of Socket.IO; processes that share it reach each other's clients.
+        "REALTIME_CHANNEL": env.get("LEADHUB_REALTIME_CHANNEL") or "leadhub-realtime",
         "META_APP_ID": env.get("META_APP_ID") or None,
         "META_APP_SECRET": env.get("META_APP_SECRET") or None,
         "META_VERIFY_TOKEN": env.get("META_VERIFY_TOKEN") or None,

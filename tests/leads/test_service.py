@@ -247,7 +247,9 @@ def _true_counts(db_session):
 def test_status_counts_follow_every_change(users, lead_factory, db_session):
     a, b, c = lead_factory(), lead_factory(), lead_factory()
     leads.assign(db_session, lead=a, assignee_id=users["agent"].id, actor=users["admin"])
-    leads.change_status(db_session, lead=b, status=Status.INVALID, actor=users["admin"])
+    leads.change_status(
+        db_session, lead=b, status=Status.INVALID, actor=users["admin"], reason="spam"
+    )
     leads.delete(db_session, lead=c, actor=users["admin"])
     db_session.flush()
     assert _table_counts(db_session) == _true_counts(db_session)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from leadhub.intake import service as intake
 from leadhub.leads.models import Lead
+from leadhub.simulator import World
 from tests.meta.conftest import lead_payload
 
 
@@ -80,6 +81,26 @@ def test_a_batch_follows_a_chain_to_its_original(db_session, page, lead_factory)
     assert outcome.created and outcome.lead.duplicate_of_id == original.id
 
 
+def test_a_tie_on_created_time_goes_to_the_lead_stored_first(db_session, page, lead_factory):
+    """find_original orders by (created_time, id): a lead of the batch comes after a stored one."""
+    at = datetime(2026, 1, 10, tzinfo=UTC)
+    stored = lead_factory(email="deniz@example.com", phone="+905321113333", created_time=at)
+    payloads = [
+        person("801", email="d.new@example.com", phone="+905320000801", created=at),
+        person(
+            "802",
+            email="deniz@example.com",
+            phone="+905320000801",
+            created=at + timedelta(hours=1),
+        ),
+    ]
+    new_person, both = (
+        o.lead for o in intake.ingest_meta_many(db_session, payloads=payloads, connection=page)
+    )
+    assert new_person.duplicate_of_id is None
+    assert both.duplicate_of_id == stored.id
+
+
 def test_a_batch_meeting_a_lead_stored_meanwhile_goes_one_by_one(
     db_session, page, lead_factory, monkeypatch
 ):
@@ -105,3 +126,41 @@ def test_a_batch_meeting_a_lead_stored_meanwhile_goes_one_by_one(
     assert outcomes[1].lead.id == stored_meanwhile.id
     count = select(func.count()).select_from(Lead).where(Lead.meta_lead_id.in_(["701", "702"]))
     assert db_session.scalar(count) == 2
+
+
+def _links(session, meta_lead_ids: list[str]) -> dict[str, str | None]:
+    """Each lead's duplicate_of, as Meta ids (comparable across two runs)."""
+    by_id = {
+        lead_id: meta_id for lead_id, meta_id in session.execute(select(Lead.id, Lead.meta_lead_id))
+    }
+    rows = session.execute(
+        select(Lead.meta_lead_id, Lead.duplicate_of_id).where(Lead.meta_lead_id.in_(meta_lead_ids))
+    )
+    return {meta_id: by_id.get(original) for meta_id, original in rows}
+
+
+def test_batches_link_simulated_people_exactly_as_one_by_one(db_session, page):
+    """The simulator's people share addresses and phones often: batches of them, in Meta's
+    newest-first order, end with the same links as the same leads taken one at a time."""
+    world = World.seed_default(pages=1, forms_per_page=1, seed=11)
+    form = world.forms()[0]
+    start = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+    for n in range(400):  # two hundred in each of two seconds: ties broken by id, everywhere
+        world.add_leads(1, form.id, start + n % 2)
+    payloads = [lead.graph() for lead in world.leads(form_id=form.id)]
+    stored, incoming = payloads[300:], payloads[:300]
+    intake.ingest_meta_many(db_session, payloads=stored, connection=page)
+    ids = [p["id"] for p in incoming]
+
+    savepoint = db_session.begin_nested()
+    for batch in (incoming[:150], incoming[150:]):
+        intake.ingest_meta_many(db_session, payloads=batch, connection=page)
+    in_batches = _links(db_session, ids)
+    savepoint.rollback()
+
+    for payload in incoming:
+        intake.ingest_meta(db_session, payload=payload, connection=page)
+    one_by_one = _links(db_session, ids)
+
+    assert in_batches == one_by_one
+    assert sum(original is not None for original in in_batches.values()) >= 10

@@ -153,7 +153,7 @@ def test_a_change_of_other_fields_leaves_the_score_alone(db_session, users):
         db_session,
         lead=lead,
         actor=users["manager"],
-        data=LeadUpdate(version=lead.version, status=Status.INVALID),
+        data=LeadUpdate(version=lead.version, status=Status.INVALID, invalid_reason="test"),
     )
     db_session.commit()
     assert (lead.score, lead.score_breakdown) == (score, breakdown)

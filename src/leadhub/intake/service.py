@@ -167,9 +167,8 @@ def ingest_meta(
 ) -> tuple[Lead, bool]:
     """Store a lead fetched from Meta once, however often it arrives; (lead, created)."""
     (outcome,) = ingest_meta_many(session, payloads=[payload], connection=connection, form=form)
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.lead is not None  # noqa: S101 - a readable lead is always stored or found
+    if outcome.lead is None:
+        raise outcome.error or InvalidInput(N_("The lead is not a JSON object."))
     return outcome.lead, outcome.created
 
 
@@ -252,13 +251,19 @@ def _store_meta(
     waiting: list[Lead] = []
     for item in fresh.values():
         keys = _person_keys(item.fields["email"], item.fields["phone"])
-        if people.waiting(keys):  # the same person earlier in this batch: store that one first
+        original = people.first(keys)
+        if original is not None and original.needs_id():
+            # a new person's first lead, earlier in this batch: store it to learn its id
             _store_many(session, leads=waiting, actor=None)
-            people.add(waiting)
             waiting = []
-        lead = _new_meta_lead(item, connection=connection, form=form, original=people.first(keys))
+        lead = _new_meta_lead(
+            item,
+            connection=connection,
+            form=form,
+            duplicate_of_id=original.root() if original else None,
+        )
+        people.add(lead)
         waiting.append(lead)
-        people.hold(keys)
         saved[item.meta_lead_id] = (lead, True)
     if waiting:
         _store_many(session, leads=waiting, actor=None)
@@ -276,7 +281,7 @@ def _new_meta_lead(
     *,
     connection: PageConnection,
     form: LeadForm | None,
-    original: tuple[int, int | None] | None,
+    duplicate_of_id: int | None,
 ) -> Lead:
     distributor = connection.distributor
     fields = parsed.fields
@@ -290,7 +295,7 @@ def _new_meta_lead(
         answers=parsed.answers,
         consent=parsed.consent,
         intake_warnings=parsed.warnings,
-        duplicate_of_id=(original[1] or original[0]) if original else None,
+        duplicate_of_id=duplicate_of_id,
         **{
             **fields,
             "page_id": fields["page_id"] or connection.page_id,
@@ -306,50 +311,66 @@ def _person_keys(email: str | None, phone: str | None) -> list[PersonKey]:
     return [(kind, value) for kind, value in (("email", email), ("phone", phone)) if value]
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A live lead that may be a person's first, ordered as find_original orders them."""
+
+    created_time: datetime
+    # (0, id) for a stored lead; (1, place in the batch) for one of this batch, whose id, when
+    # it gets one, will be higher than every stored lead's, in the order the batch adds them
+    rank: tuple[int, int]
+    duplicate_of_id: int | None
+    stored_id: int | None = None  # a lead stored before this batch
+    lead: Lead | None = None  # a lead of this batch, with an id once it is stored
+
+    @property
+    def lead_id(self) -> int | None:
+        return self.lead.id if self.lead is not None else self.stored_id
+
+    def needs_id(self) -> bool:
+        """A new lead of this batch that starts a chain: its id is known only once stored."""
+        return self.lead_id is None and self.duplicate_of_id is None
+
+    def root(self) -> int | None:
+        """What a later lead of the same person points to (as ingest did with find_original)."""
+        return self.duplicate_of_id or self.lead_id
+
+
 class _People:
     """The first live lead of each email and phone of a batch, as find_original finds it.
 
     A query per kind for the whole batch, which returns only the first lead of each value (a
-    common address may have hundreds); leads stored meanwhile are added as they get their ids.
+    common address may have hundreds); the batch's own leads join as they are made.
     """
 
     def __init__(self, session: Session, leads: list[meta.ParsedLead]) -> None:
-        # key -> (created_time, id, duplicate_of_id) of the earliest lead with it
-        self._first: dict[PersonKey, tuple[datetime, int, int | None]] = {}
-        self._waiting: set[PersonKey] = set()
+        self._first: dict[PersonKey, _Candidate] = {}
+        self._added = 0
         for kind, column in (("email", Lead.email), ("phone", Lead.phone)):
             values = {p.fields[kind] for p in leads if p.fields[kind]}
             if not values:
                 continue
             for row in session.execute(_first_leads(column, values)):
-                self._first[(kind, row.key)] = (row.created_time, row.id, row.duplicate_of_id)
+                self._first[(kind, row.key)] = _Candidate(
+                    row.created_time, (0, row.id), row.duplicate_of_id, stored_id=row.id
+                )
 
-    def _offer(self, lead: Lead) -> None:
-        for key in _person_keys(lead.email, lead.phone):
-            candidate = (lead.created_time, lead.id, lead.duplicate_of_id)
-            if key not in self._first or candidate[:2] < self._first[key][:2]:
-                self._first[key] = candidate
-
-    def first(self, keys: list[PersonKey]) -> tuple[int, int | None] | None:
-        """(id, duplicate_of_id) of the earliest lead with any of these keys."""
+    def first(self, keys: list[PersonKey]) -> _Candidate | None:
+        """The earliest lead with any of these keys."""
         found = [self._first[key] for key in keys if key in self._first]
-        if not found:
-            return None
-        _created_time, lead_id, duplicate_of_id = min(found, key=lambda lead: lead[:2])
-        return lead_id, duplicate_of_id
+        return min(found, key=lambda c: (c.created_time, c.rank)) if found else None
 
-    def waiting(self, keys: list[PersonKey]) -> bool:
-        """Whether a lead not stored yet has one of these keys."""
-        return any(key in self._waiting for key in keys)
-
-    def hold(self, keys: list[PersonKey]) -> None:
-        self._waiting.update(keys)
-
-    def add(self, stored: list[Lead]) -> None:
-        """Leads just stored (with ids) become candidates for the ones after them."""
-        for lead in stored:
-            self._offer(lead)
-        self._waiting.clear()
+    def add(self, lead: Lead) -> None:
+        """A lead of this batch, a candidate for the ones after it."""
+        self._added += 1
+        candidate = _Candidate(lead.created_time, (1, self._added), lead.duplicate_of_id, lead=lead)
+        for key in _person_keys(lead.email, lead.phone):
+            known = self._first.get(key)
+            if known is None or (candidate.created_time, candidate.rank) < (
+                known.created_time,
+                known.rank,
+            ):
+                self._first[key] = candidate
 
 
 def _first_leads(column: Any, values: set[str]) -> Any:

@@ -1,4 +1,4 @@
-"""Work done on a lead: calls, emails, WhatsApp messages, meetings, notes."""
+"""Work done on a lead: calls, emails, WhatsApp messages, meetings, notes; why leads close."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class Kind(enum.StrEnum):
 
 
 CONTACT_KINDS = frozenset({Kind.CALL, Kind.EMAIL, Kind.WHATSAPP, Kind.MEETING})
+# What reaches the person and so sets the lead's first contact time (a meeting comes after one).
+FIRST_CONTACT_KINDS = frozenset({Kind.CALL, Kind.EMAIL, Kind.WHATSAPP})
 USER_KINDS = (Kind.CALL, Kind.EMAIL, Kind.WHATSAPP, Kind.MEETING, Kind.NOTE)
 
 
@@ -46,5 +48,27 @@ class Interaction(Base, TimestampMixin):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor_name: Mapped[str | None] = mapped_column(String(120))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_interaction_lead_occurred", "lead_id", "occurred_at", "id"),)
+
+
+class InvalidReason(enum.StrEnum):
+    """Why a lead is not a real enquiry: a fixed list."""
+
+    SPAM = "spam"
+    TEST = "test"
+    WRONG_NUMBER = "wrong_number"
+    DUPLICATE = "duplicate"
+
+
+class LostReason(Base):
+    """Why a real lead was lost: a list the admin keeps (Settings → Lost reasons)."""
+
+    __tablename__ = "lost_reason"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,17 +12,22 @@ from leadhub.auth.permissions import ALL_ROLES, LEAD_WRITERS, acting_user, role_
 from leadhub.errors import N_, Conflict
 from leadhub.extensions import db
 from leadhub.intake import service as intake
-from leadhub.leads import service
+from leadhub.interactions import reasons
+from leadhub.leads import export, service
 from leadhub.leads.schemas import (
     InteractionCreate,
     InteractionRead,
     LeadCreate,
+    LeadExportQuery,
     LeadFilter,
     LeadPage,
     LeadRead,
     LeadUpdate,
+    LostReasonRead,
+    NoteEdit,
     StatusCounts,
 )
+from leadhub.leads.views import export_download
 
 bp = APIBlueprint("leads_api", __name__, tag="Leads")
 
@@ -51,6 +56,28 @@ def list_leads(query_filters: LeadFilter) -> Any:
 def lead_counts() -> Any:
     counts = service.count_by_status(db.session, user=acting_user())
     return {"counts": {s.value: n for s, n in counts.items()}, "total": sum(counts.values())}
+
+
+@bp.get("/leads/export")
+@role_required(*export.EXPORTERS)
+@bp.input(LeadExportQuery, location="query", arg_name="query_export")
+@bp.doc(
+    security="BearerAuth",
+    summary="Stream the leads matching the desk's filters as CSV, JSON Lines or XLSX",
+    description=(
+        "`columns` is a comma-separated list of: " + ", ".join(export.COLUMNS) + ". "
+        "Admins and managers only; one audit record per export."
+    ),
+    responses={
+        200: {
+            "description": "The file, streamed",
+            "content": {media: {} for media in export.MEDIA_TYPES.values()},
+        },
+        400: "Unknown format, column or filter",
+    },
+)
+def export_leads(query_export: LeadExportQuery) -> Any:
+    return export_download(acting_user(), request.args)
 
 
 @bp.get("/leads/<int:lead_id>")
@@ -105,6 +132,34 @@ def add_interaction(lead_id: int, data: InteractionCreate) -> Any:
     interaction = service.log_interaction(db.session, lead=lead, data=data, actor=user)
     db.session.commit()
     return InteractionRead.model_validate(interaction).model_dump(mode="json"), 201
+
+
+@bp.patch("/leads/<int:lead_id>/interactions/<int:interaction_id>")
+@role_required(*LEAD_WRITERS)
+@bp.input(NoteEdit, arg_name="data")
+@bp.output(InteractionRead)
+@bp.doc(
+    security="BearerAuth",
+    summary="Correct a note: its author only, within 15 minutes of writing it",
+    responses={403: "Not the author, or the 15 minutes are over"},
+)
+def edit_note(lead_id: int, interaction_id: int, data: NoteEdit) -> Any:
+    user = acting_user()
+    lead = service.get_visible(db.session, lead_id=lead_id, user=user)
+    interaction = service.edit_note(
+        db.session, lead=lead, interaction_id=interaction_id, data=data, actor=user
+    )
+    db.session.commit()
+    return InteractionRead.model_validate(interaction).model_dump(mode="json")
+
+
+@bp.get("/lost-reasons")
+@role_required(*ALL_ROLES)
+@bp.output(list[LostReasonRead])
+@bp.doc(security="BearerAuth", summary="The reasons a lead can be lost for (send lost_reason_id)")
+def lost_reasons() -> Any:
+    found = reasons.list_lost_reasons(db.session, active_only=True)
+    return [LostReasonRead.model_validate(r).model_dump(mode="json") for r in found]
 
 
 @bp.delete("/leads/<int:lead_id>")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from leadhub.errors import InvalidInput
-from leadhub.interactions.models import USER_KINDS, Kind, Outcome
+from leadhub.interactions.models import USER_KINDS, InvalidReason, Kind, Outcome
 from leadhub.leads.models import Platform, ScoreLevel, Source, Status
 
 PAGE_SIZES = (25, 50, 100)
@@ -91,6 +91,13 @@ class LeadFilter(BaseModel):
         return out
 
 
+class LeadExportQuery(LeadFilter):
+    """An export: the desk's filters, a file format and the columns wanted (comma separated)."""
+
+    format: Literal["csv", "jsonl", "xlsx"] = "csv"
+    columns: str | None = Field(default=None, max_length=1000)
+
+
 class LeadCreate(BaseModel):
     """A lead staff enter by hand, e.g. from a phone call."""
 
@@ -122,7 +129,10 @@ class LeadUpdate(BaseModel):
 
     version: int = Field(ge=1)
     status: Status | None = None
+    # lost: a reason from the admin's list, by id or by name; invalid: one of InvalidReason
+    lost_reason_id: int | None = Field(default=None, ge=1)
     lost_reason: str | None = Field(default=None, max_length=500)
+    invalid_reason: InvalidReason | None = None
     assignee_id: int | None = Field(default=None, ge=1)
     tags: list[str] | None = Field(default=None, max_length=20)
 
@@ -167,6 +177,29 @@ class InteractionCreate(BaseModel):
         return self
 
 
+class NoteEdit(BaseModel):
+    """A note's new text, from its author within NOTE_EDIT_WINDOW of writing it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=10_000)
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, body: str) -> str:
+        if not body.strip():
+            raise ValueError("a note needs some text")
+        return body
+
+
+class LostReasonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    active: bool
+
+
 class InteractionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -179,6 +212,7 @@ class InteractionRead(BaseModel):
     actor_id: int | None
     actor_name: str | None
     occurred_at: datetime
+    edited_at: datetime | None = None
 
 
 class LeadRead(BaseModel):

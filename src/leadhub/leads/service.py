@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -18,8 +19,9 @@ from leadhub.auth.scope import AGENT_POOL, scope_parts, visible_leads
 from leadhub.db import decode_cursor, encode_cursor, utcnow
 from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from leadhub.interactions import reasons
 from leadhub.interactions import service as interactions
-from leadhub.interactions.models import CONTACT_KINDS, Interaction, Kind
+from leadhub.interactions.models import FIRST_CONTACT_KINDS, Interaction, InvalidReason, Kind
 from leadhub.leads import search
 from leadhub.leads.models import (
     OPEN_STATUSES,
@@ -30,7 +32,7 @@ from leadhub.leads.models import (
     Tag,
     lead_tag,
 )
-from leadhub.leads.schemas import InteractionCreate, LeadFilter, LeadUpdate
+from leadhub.leads.schemas import InteractionCreate, LeadFilter, LeadUpdate, NoteEdit
 from leadhub.scoring import service as scoring
 
 # Audited actions shown on the timeline; status changes and assignments are interactions already.
@@ -49,12 +51,18 @@ def _day_start(day: Any, tz: str) -> datetime:
 
 
 def filtered(  # noqa: ANN201 - a Select
-    user: User, filters: LeadFilter, part: int | None = None, *, broad_search: bool = False
+    user: User,
+    filters: LeadFilter,
+    part: int | None = None,
+    *,
+    broad_search: bool = False,
+    score_by_index: bool | None = None,
 ):
     """visible_leads(user) narrowed by the desk's filters (no order, no paging).
 
     `broad_search`: the search box matches many leads (search.is_broad), so check them while
-    reading in list order.
+    reading in list order. `score_by_index`: whether a score range may be read from the score
+    index (default: when the list is by score).
     """
     stmt = visible_leads(user, deleted=filters.deleted, part=part)
     if filters.status:
@@ -67,9 +75,10 @@ def filtered(  # noqa: ANN201 - a Select
             stmt = stmt.where(Lead.assignee_id.is_(None))
     elif filters.assignee_id is not None:
         stmt = stmt.where(Lead.assignee_id == filters.assignee_id)
-    # Without histograms SQLite takes a score range for selective and sorts it instead of reading
-    # the date order; `+ 0` keeps the range off the score index unless the list is by score.
-    score = Lead.score if filters.sort == "score" else Lead.score + 0
+    # `+ 0` keeps a score range off the score index, so the list is read in date order instead.
+    if score_by_index is None:
+        score_by_index = filters.sort == "score"
+    score = Lead.score if score_by_index else Lead.score + 0
     if filters.score_min is not None:
         stmt = stmt.where(score >= filters.score_min)
     if filters.score_max is not None:
@@ -124,9 +133,17 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     # there are); PostgreSQL's planner weighs both ways itself, and `id + 0` would only stop it.
     sqlite = session.get_bind().dialect.name == "sqlite"
     broad = sqlite and ids is not None and search.is_broad(session, ids)
+    # Likewise a score range: SQLite reads it from the score index only when it holds few leads.
+    score_by_index = (
+        filters.sort == "score"
+        or not sqlite
+        or _few_in_score_range(session, user=user, filters=filters)
+    )
     found: list[tuple[Any, ...]] = []
     for part in range(len(scope_parts(user))):
-        stmt = filtered(user, filters, part=part, broad_search=broad).with_only_columns(*key)
+        stmt = filtered(
+            user, filters, part=part, broad_search=broad, score_by_index=score_by_index
+        ).with_only_columns(*key)
         if after is not None:
             stmt = stmt.where(after)
         stmt = stmt.order_by(*(column.desc() for column in key)).limit(filters.limit + 1)
@@ -140,6 +157,22 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     items = [rows[k[-1]] for k in keys if k[-1] in rows]
     next_cursor = encode_cursor(list(keys[-1])) if len(found) > filters.limit else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+def _few_in_score_range(session: Session, *, user: User, filters: LeadFilter) -> bool:
+    """Whether the filters' score range holds few of the user's leads (counted up to a bound)."""
+    if filters.score_min is None and filters.score_max is None:
+        return False
+    total = 0
+    for part in range(len(scope_parts(user))):
+        stmt = visible_leads(user, deleted=filters.deleted, part=part).with_only_columns(Lead.id)
+        if filters.score_min is not None:
+            stmt = stmt.where(Lead.score >= filters.score_min)
+        if filters.score_max is not None:
+            stmt = stmt.where(Lead.score <= filters.score_max)
+        bounded = stmt.limit(search.BROAD).subquery()
+        total += session.scalar(select(func.count()).select_from(bounded)) or 0
+    return total < search.BROAD
 
 
 def count_by_status(session: Session, *, user: User) -> dict[Status, int]:
@@ -214,9 +247,42 @@ def allowed_statuses(lead: Lead, user: User) -> list[Status]:
     return [s for s in Status if s in targets]
 
 
+def _closing_reason(
+    session: Session,
+    *,
+    status: Status,
+    lost_reason_id: int | None,
+    lost_reason: str | None,
+    invalid_reason: InvalidReason | None,
+) -> str | None:
+    """Why a lead is lost (a reason from the admin's list) or invalid (a fixed one), as kept."""
+    if status is Status.LOST:
+        return reasons.resolve_lost_reason(session, reason_id=lost_reason_id, name=lost_reason).name
+    if status is Status.INVALID:
+        if invalid_reason is None:
+            raise InvalidInput(
+                N_("Say why the lead is invalid: spam, test, wrong number or duplicate.")
+            )
+        return invalid_reason.value
+    return None
+
+
 def _set_status(
-    session: Session, *, lead: Lead, status: Status, actor: User, reason: str | None
+    session: Session,
+    *,
+    lead: Lead,
+    status: Status,
+    actor: User,
+    lost_reason_id: int | None = None,
+    lost_reason: str | None = None,
+    invalid_reason: InvalidReason | None = None,
 ) -> None:
+    """The one place a lead's status changes: the transition rules and the reasons it needs.
+
+    Open leads move forward, or to lost (a listed reason) or invalid (spam, test, wrong number,
+    duplicate); a closed lead is reopened by admins only. `lost_reason` keeps the reason's words
+    (for an invalid lead, the invalid reason's code), so renaming a reason rewrites no history.
+    """
     if status == lead.status:
         return
     if status not in _allowed_targets(lead.status, actor):
@@ -225,11 +291,16 @@ def _set_status(
             current=lead.status.value,
             target=status.value,
         )
-    if status is Status.LOST and not (reason and reason.strip()):
-        raise InvalidInput(N_("Say why the lead was lost."))
+    reason = _closing_reason(
+        session,
+        status=status,
+        lost_reason_id=lost_reason_id,
+        lost_reason=lost_reason,
+        invalid_reason=invalid_reason,
+    )
     previous = lead.status
     lead.status = status
-    lead.lost_reason = reason.strip() if status is Status.LOST and reason else None
+    lead.lost_reason = reason
     if status is Status.CONVERTED:
         lead.converted_at = utcnow()
     elif previous is Status.CONVERTED:
@@ -287,7 +358,15 @@ def update(session: Session, *, lead: Lead, data: LeadUpdate, actor: User) -> Le
     if "assignee_id" in fields:
         _set_assignee(session, lead=lead, assignee_id=data.assignee_id, actor=actor)
     if data.status is not None:
-        _set_status(session, lead=lead, status=data.status, actor=actor, reason=data.lost_reason)
+        _set_status(
+            session,
+            lead=lead,
+            status=data.status,
+            actor=actor,
+            lost_reason_id=data.lost_reason_id,
+            lost_reason=data.lost_reason,
+            invalid_reason=data.invalid_reason,
+        )
     if data.tags is not None:
         lead.tags = _tags_named(session, data.tags)
     scoring.rescore_on_change(session, lead=lead, actor=actor)
@@ -304,7 +383,15 @@ def update(session: Session, *, lead: Lead, data: LeadUpdate, actor: User) -> Le
 def change_status(
     session: Session, *, lead: Lead, status: Status, actor: User, reason: str | None = None
 ) -> Lead:
-    data = LeadUpdate(version=lead.version, status=status, lost_reason=reason)
+    """Move a lead; `reason` names the lost reason, or the invalid reason's code."""
+    if status is Status.INVALID and reason is not None:
+        if reason not in set(InvalidReason):
+            raise InvalidInput(
+                N_("Say why the lead is invalid: spam, test, wrong number or duplicate.")
+            )
+        data = LeadUpdate(version=lead.version, status=status, invalid_reason=reason)
+    else:
+        data = LeadUpdate(version=lead.version, status=status, lost_reason=reason)
     return update(session, lead=lead, data=data, actor=actor)
 
 
@@ -320,7 +407,12 @@ def assign(session: Session, *, lead: Lead, assignee_id: int | None, actor: User
 def log_interaction(
     session: Session, *, lead: Lead, data: InteractionCreate, actor: User
 ) -> Interaction:
-    """Log a call, email, WhatsApp message, meeting or note; contact marks first contact."""
+    """Log a call, email, WhatsApp message, meeting or note.
+
+    The first call, email or WhatsApp message sets the lead's first contact time (an earlier one
+    logged later moves it back) and moves a new or assigned lead to contacted; a status click
+    never sets it.
+    """
     ensure_can(actor, "interact", lead)
     if lead.is_deleted:
         raise InvalidInput(N_("Restore the lead before working on it."))
@@ -335,11 +427,11 @@ def log_interaction(
         duration_seconds=data.duration_seconds,
         occurred_at=data.occurred_at,
     )
-    if data.kind in CONTACT_KINDS:
+    if data.kind in FIRST_CONTACT_KINDS:
         if lead.first_contacted_at is None or interaction.occurred_at < lead.first_contacted_at:
             lead.first_contacted_at = interaction.occurred_at
         if lead.status in (Status.NEW, Status.ASSIGNED):
-            _set_status(session, lead=lead, status=Status.CONTACTED, actor=actor, reason=None)
+            _set_status(session, lead=lead, status=Status.CONTACTED, actor=actor)
     session.flush()
     scoring.score_lead(session, lead=lead, actor=actor)
     audit.record(
@@ -358,6 +450,25 @@ def log_interaction(
             lead.distributor_id,
             changes={"interaction": data.kind.value},
             actor_id=actor.id,
+        ),
+    )
+    return interaction
+
+
+def edit_note(
+    session: Session, *, lead: Lead, interaction_id: int, data: NoteEdit, actor: User
+) -> Interaction:
+    """Let a note's author correct it for a short while after writing it."""
+    ensure_can(actor, "interact", lead)
+    if lead.is_deleted:
+        raise InvalidInput(N_("Restore the lead before working on it."))
+    interaction = interactions.get_for_lead(session, lead_id=lead.id, interaction_id=interaction_id)
+    interactions.edit_note(session, interaction=interaction, body=data.body, actor=actor)
+    session.flush()
+    events.emit(
+        session,
+        events.LeadUpdated(
+            lead.id, lead.distributor_id, changes={"interaction": "note"}, actor_id=actor.id
         ),
     )
     return interaction
@@ -415,6 +526,23 @@ class TimelineItem:
     outcome: str | None = None
     duration_seconds: int | None = None
     changes: dict[str, Any] = field(default_factory=dict)
+    interaction_id: int | None = None
+    actor_id: int | None = None
+    edited_at: datetime | None = None
+    editable_until: datetime | None = None
+
+    @property
+    def duration(self) -> str | None:
+        """A call's length as m:ss (h:mm:ss past an hour)."""
+        if self.duration_seconds is None:
+            return None
+        hours, rest = divmod(self.duration_seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+    def editable_by(self, user: User) -> bool:
+        until = self.editable_until
+        return until is not None and self.actor_id == user.id and utcnow() <= until
 
 
 def timeline(session: Session, *, lead: Lead) -> list[TimelineItem]:
@@ -427,6 +555,10 @@ def timeline(session: Session, *, lead: Lead) -> list[TimelineItem]:
             body=i.body,
             outcome=i.outcome.value if i.outcome else None,
             duration_seconds=i.duration_seconds,
+            interaction_id=i.id,
+            actor_id=i.actor_id,
+            edited_at=i.edited_at,
+            editable_until=interactions.note_editable_until(i),
         )
         for i in interactions.for_lead(session, lead_id=lead.id)
     ]
@@ -450,3 +582,107 @@ def timeline(session: Session, *, lead: Lead) -> list[TimelineItem]:
         )
     items.sort(key=lambda item: item.at, reverse=True)
     return items
+
+
+TAG_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _ensure_keeps_tags(actor: User) -> None:
+    """Tags are the clinic's shared vocabulary: admins keep the list (anyone tags leads)."""
+    if actor.role not in CLINIC_ROLES:
+        raise Forbidden(N_("Only admins keep the list of tags."))
+
+
+def list_tags(session: Session) -> list[Tag]:
+    return list(session.scalars(select(Tag).order_by(Tag.name)))
+
+
+def get_tag(session: Session, *, tag_id: int) -> Tag:
+    tag = session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound(N_("No such tag."))
+    return tag
+
+
+def _tag_fields(name: str, color: str) -> tuple[str, str]:
+    cleaned = " ".join(name.split()).lower()
+    if not cleaned or len(cleaned) > 40:
+        raise InvalidInput(N_("A tag has 1 to 40 characters."))
+    if not TAG_COLOR.fullmatch(color or ""):
+        raise InvalidInput(N_("Pick a colour like #1a2b3c."))
+    return cleaned, color.lower()
+
+
+def _tag_name_free(session: Session, name: str, tag_id: int | None = None) -> None:
+    taken = session.scalar(select(Tag.id).where(Tag.name == name))
+    if taken is not None and taken != tag_id:
+        raise Conflict(N_("There is already a tag called %(name)s."), name=name)
+
+
+def create_tag(session: Session, *, name: str, color: str, actor: User) -> Tag:
+    """A new tag with its colour, ready to put on leads."""
+    _ensure_keeps_tags(actor)
+    name, color = _tag_fields(name, color)
+    _tag_name_free(session, name)
+    tag = Tag(name=name, color=color)
+    session.add(tag)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="tag.create",
+        object_type="tag",
+        object_id=tag.id,
+        after={"name": name, "color": color},
+    )
+    return tag
+
+
+def update_tag(session: Session, *, tag: Tag, name: str, color: str, actor: User) -> Tag:
+    """Rename or recolour a tag; every lead carrying it shows the change."""
+    _ensure_keeps_tags(actor)
+    name, color = _tag_fields(name, color)
+    _tag_name_free(session, name, tag.id)
+    before = audit.snapshot(tag, ("name", "color"))
+    tag.name, tag.color = name, color
+    old, new = audit.changes(before, audit.snapshot(tag, ("name", "color")))
+    if new:
+        audit.record(
+            session,
+            actor=actor,
+            action="tag.update",
+            object_type="tag",
+            object_id=tag.id,
+            before=old,
+            after=new,
+        )
+    return tag
+
+
+def delete_tag(session: Session, *, tag: Tag, actor: User) -> None:
+    """Remove a tag from every lead and from the list."""
+    _ensure_keeps_tags(actor)
+    audit.record(
+        session,
+        actor=actor,
+        action="tag.delete",
+        object_type="tag",
+        object_id=tag.id,
+        before={"name": tag.name, "color": tag.color},
+    )
+    session.execute(lead_tag.delete().where(lead_tag.c.tag_id == tag.id))
+    session.delete(tag)
+    session.flush()
+
+
+def tag_lead(
+    session: Session, *, lead: Lead, add: str | None = None, remove: str | None = None, actor: User
+) -> Lead:
+    """Put one tag on a lead or take one off, keeping the others."""
+    names = {t.name for t in lead.tags}
+    if add:
+        names.add(add.strip().lower())
+    if remove:
+        names.discard(remove.strip().lower())
+    data = LeadUpdate(version=lead.version, tags=sorted(names))
+    return update(session, lead=lead, data=data, actor=actor)

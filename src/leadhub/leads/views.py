@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -13,12 +23,15 @@ from leadhub import forms
 from leadhub.auth import service as accounts
 from leadhub.auth.models import Role, User
 from leadhub.auth.permissions import ALL_ROLES, LEAD_WRITERS, acting_user, can, role_required
+from leadhub.db import utcnow
 from leadhub.distributors import service as distributors
-from leadhub.errors import N_, DomainError, InvalidInput
+from leadhub.errors import N_, Conflict, DomainError, InvalidInput
 from leadhub.extensions import db
 from leadhub.intake import service as intake
+from leadhub.interactions import reasons
+from leadhub.interactions import service as interactions
 from leadhub.interactions.models import USER_KINDS, Outcome
-from leadhub.leads import service
+from leadhub.leads import export, service
 from leadhub.leads.models import TREATMENTS, Platform, Status
 from leadhub.leads.schemas import (
     PAGE_SIZES,
@@ -26,12 +39,14 @@ from leadhub.leads.schemas import (
     LeadCreate,
     LeadFilter,
     LeadUpdate,
+    NoteEdit,
     validation_details,
 )
 
 bp = Blueprint("leads", __name__)
 
 ADMINS = (Role.SUPERADMIN, Role.ADMIN)
+GREETING_LANGUAGES = ("en", "tr", "ar")
 
 
 @bp.get("/")
@@ -86,6 +101,9 @@ def index() -> Any:
         staff=staff,
         names=names,
         can_restore=can(user, "restore"),
+        can_export=user.role in export.EXPORTERS,
+        export_columns=list(export.COLUMNS),
+        default_export_columns=export.DEFAULT_COLUMNS,
     ), status_code
 
 
@@ -143,11 +161,75 @@ def detail(lead_id: int) -> Any:
         staff=staff,
         kinds=USER_KINDS,
         outcomes=list(Outcome),
+        lost_reasons=reasons.list_lost_reasons(db.session, active_only=True),
+        invalid_reasons=reasons.INVALID_REASON_LABELS,
+        whatsapp=whatsapp_link(lead, distributor.name if distributor else None),
+        all_tags=service.list_tags(db.session),
         can_write=can(user, "update"),
         can_assign=can(user, "assign"),
         can_claim=can(user, "claim") and lead.assignee_id is None,
         can_delete=can(user, "delete"),
     )
+
+
+def export_download(user: User, args: Any) -> Response:
+    """Stream an export of the filter in `args` (plus `format` and `columns`) as a download.
+
+    Everything is checked before the first byte goes out; the audit record is committed when
+    the stream ends, also when the download is cut short.
+    """
+    export.ensure_can_export(user)
+    args = args.copy()
+    fmt = export.parse_format(args.pop("format", None))
+    columns = export.parse_columns(args.poplist("columns"))
+    filters = LeadFilter.from_args(args)
+    if filters.deleted and not can(user, "restore"):
+        raise InvalidInput(N_("Only admins see deleted leads."))
+    session = db.session
+
+    def body() -> Any:
+        try:
+            yield from export.stream(
+                session,
+                user=user,
+                filters=filters,
+                columns=columns,
+                fmt=fmt,
+                between_batches=session.commit,
+            )
+        finally:
+            session.commit()
+
+    name = export.filename(fmt, utcnow())
+    return Response(
+        stream_with_context(body()),
+        mimetype=export.MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/leads/export")
+@role_required(*export.EXPORTERS)
+def export_leads() -> Any:
+    """The desk's current filter as a file, with the columns ticked in the export form."""
+    return export_download(acting_user(), request.args)
+
+
+def whatsapp_link(lead: Any, clinic: str | None) -> str | None:
+    """A wa.me link opening a chat with the lead, greeting them in their language."""
+    language = (lead.language or "en")[:2].lower()
+    first_name = (lead.full_name or "").split(" ")[0]
+    with force_locale(language if language in GREETING_LANGUAGES else "en"):
+        greeting = _(
+            "Hello %(name)s, this is %(clinic)s. Thank you for your enquiry. "
+            "When would be a good time to talk?",
+            name=first_name,
+            clinic=clinic or _("the clinic"),
+        )
+    return interactions.whatsapp_link(lead.phone, " ".join(greeting.split()))
 
 
 def _apply(lead_id: int, action: Any) -> Any:
@@ -184,7 +266,8 @@ def change_status(lead_id: int) -> Any:
             user,
             lead,
             status=request.form.get("status") or None,
-            lost_reason=request.form.get("lost_reason") or None,
+            lost_reason_id=request.form.get("lost_reason_id") or None,
+            invalid_reason=request.form.get("invalid_reason") or None,
         )
 
     return _apply(lead_id, act)
@@ -210,6 +293,43 @@ def tags(lead_id: int) -> Any:
     return _apply(lead_id, act)
 
 
+@bp.post("/leads/<int:lead_id>/tags/add")
+@role_required(*LEAD_WRITERS)
+def add_tag(lead_id: int) -> Any:
+    def act(user: User, lead: Any) -> None:
+        _check_version(lead)
+        service.tag_lead(db.session, lead=lead, add=request.form.get("tag", ""), actor=user)
+
+    return _apply(lead_id, act)
+
+
+@bp.post("/leads/<int:lead_id>/tags/remove")
+@role_required(*LEAD_WRITERS)
+def remove_tag(lead_id: int) -> Any:
+    def act(user: User, lead: Any) -> None:
+        _check_version(lead)
+        service.tag_lead(db.session, lead=lead, remove=request.form.get("tag", ""), actor=user)
+
+    return _apply(lead_id, act)
+
+
+def _check_version(lead: Any) -> None:
+    if request.form.get("version", "") != str(lead.version):
+        raise Conflict(N_("This lead was changed since you read it."))
+
+
+@bp.post("/leads/<int:lead_id>/notes/<int:interaction_id>")
+@role_required(*LEAD_WRITERS)
+def edit_note(lead_id: int, interaction_id: int) -> Any:
+    def act(user: User, lead: Any) -> None:
+        data = forms.parse(NoteEdit, request.form)
+        service.edit_note(
+            db.session, lead=lead, interaction_id=interaction_id, data=data, actor=user
+        )
+
+    return _apply(lead_id, act)
+
+
 @bp.post("/leads/<int:lead_id>/interactions")
 @role_required(*LEAD_WRITERS)
 def add_interaction(lead_id: int) -> Any:
@@ -230,3 +350,56 @@ def delete(lead_id: int) -> Any:
 @role_required(*ADMINS)
 def restore(lead_id: int) -> Any:
     return _apply(lead_id, lambda user, lead: service.restore(db.session, lead=lead, actor=user))
+
+
+@bp.route("/settings/tags", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def tag_settings() -> Any:
+    """The clinic's tags: create one with its colour; rename, recolour or delete the others."""
+    status_code = 200
+    if request.method == "POST":
+        try:
+            service.create_tag(
+                db.session,
+                name=request.form.get("name", ""),
+                color=request.form.get("color", ""),
+                actor=acting_user(),
+            )
+            db.session.commit()
+            flash(_("Tag added."), "success")
+            return redirect(url_for("leads.tag_settings"))
+        except DomainError as exc:
+            db.session.rollback()
+            forms.flash_error(exc)
+            status_code = exc.status
+    return render_template("settings/tags.html", tags=service.list_tags(db.session)), status_code
+
+
+@bp.post("/settings/tags/<int:tag_id>")
+@role_required(*ADMINS)
+def update_tag(tag_id: int) -> Any:
+    try:
+        tag = service.get_tag(db.session, tag_id=tag_id)
+        service.update_tag(
+            db.session,
+            tag=tag,
+            name=request.form.get("name", ""),
+            color=request.form.get("color", ""),
+            actor=acting_user(),
+        )
+        db.session.commit()
+        flash(_("Saved."), "success")
+    except DomainError as exc:
+        db.session.rollback()
+        forms.flash_error(exc)
+    return redirect(url_for("leads.tag_settings"))
+
+
+@bp.post("/settings/tags/<int:tag_id>/delete")
+@role_required(*ADMINS)
+def delete_tag(tag_id: int) -> Any:
+    tag = service.get_tag(db.session, tag_id=tag_id)
+    service.delete_tag(db.session, tag=tag, actor=acting_user())
+    db.session.commit()
+    flash(_("Tag deleted."), "success")
+    return redirect(url_for("leads.tag_settings"))

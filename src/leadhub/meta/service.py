@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -705,8 +706,8 @@ def sync_form(
     token = crypto.decrypt(connection.token_encrypted)
     result = SyncResult()
     newest = form.last_polled_time or 0
-    payloads = iter(graph.form_leads(form.form_id, token=token, since=since, limit=PAGE_SIZE))
-    while batch := list(islice(payloads, BATCH)):
+    payloads = graph.form_leads(form.form_id, token=token, since=since, limit=PAGE_SIZE)
+    for batch in _read_ahead(payloads, BATCH):
         outcomes = ingest_fetched(
             session, payloads=batch, connection=connection, form=form, source=source
         )
@@ -726,6 +727,21 @@ def sync_form(
     form.last_polled_time = newest or form.last_polled_time
     connection.last_sync_at = utcnow()
     return result
+
+
+def _read_ahead(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of `size`; the next list is read (from Meta) on a thread while the caller
+    stores this one, so storing never waits for a Graph page. Errors come with the list."""
+    source = iter(items)
+
+    def take() -> list[Any]:
+        return list(islice(source, size))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-read-ahead") as reader:
+        pending = reader.submit(take)
+        while batch := pending.result():
+            pending = reader.submit(take)
+            yield batch
 
 
 def poll_since(form: LeadForm) -> int | None:

@@ -1,0 +1,222 @@
+"""Real-time fan-out (issue 7), measured against `leadhub serve` as a newcomer runs it.
+
+  fan-out                      N clients (WebSocket, API keys, clinic scope); a lead made
+                               through the API reaches all of them       p95 < 500 ms
+  stats burst                  100 leads in about a second: stats_updated per room  <= 2
+  idle connections             web process memory for N idle clients        < 200 MB more
+
+`python -m benchmarks.realtime --clients 200` runs it alone: a fresh SQLite database and
+instance folder in a temporary directory, the server in a process of its own, the clients in
+this one. Latency runs from the moment the API request is sent (so it includes the request and
+the commit) to the moment each client's handler runs. Prints a table; exit code 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import socketio
+
+NAMESPACE = "/facebook-leads"
+LEADHUB = str(Path(sys.executable).with_name("leadhub"))
+PASSWORD = "benchmark password 1"  # noqa: S105 - a throwaway benchmark account
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+class Client:
+    def __init__(self, url: str, key: str) -> None:
+        self.arrived: dict[str, float] = {}
+        self.stats: list[tuple[float, int]] = []
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("lead_created", self._created, namespace=NAMESPACE)
+        self.sio.on("stats_updated", self._stats, namespace=NAMESPACE)
+        self.sio.connect(url, namespaces=[NAMESPACE], auth={"token": key}, transports=["websocket"])
+
+    def _created(self, row: dict[str, Any]) -> None:
+        self.arrived[row["full_name"]] = time.perf_counter()
+
+    def _stats(self, stats: dict[str, Any]) -> None:
+        self.stats.append((time.perf_counter(), stats["total"]))
+
+
+def _command(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    return subprocess.run(  # noqa: S603 - our own command, fixed arguments
+        [LEADHUB, *args], env=env, input=stdin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _wait_until(predicate: Any, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def run(clients: int, leads: int) -> list[tuple[str, str, str, bool]]:
+    folder = Path(tempfile.mkdtemp(prefix="leadhub-realtime-bench-"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LEADHUB_INSTANCE_PATH": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "PORT": str(port),
+    }
+    env.pop("REDIS_URL", None)
+    _command(env, "db", "upgrade")
+    created = _command(env, "create-distributor", "Bench Agency", "--country", "TR")
+    distributor_id = int(created.split()[1].rstrip(":"))
+    _command(
+        env,
+        "create-user",
+        "admin@example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    key = _command(env, "create-api-key", "admin@example.com").splitlines()[-1]
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [LEADHUB, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    connected: list[Client] = []
+    rows: list[tuple[str, str, str, bool]] = []
+    try:
+        if not _wait_until(lambda: _up(url), 30):
+            raise RuntimeError("leadhub serve did not start")
+        before = _rss_mb(server.pid)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            connected = list(pool.map(lambda _: Client(url, key), range(clients)))
+        time.sleep(2)  # let the connections settle before reading the memory
+        idle = _rss_mb(server.pid) - before
+        _say(f"{len(connected)} clients connected")
+        rows.append(("idle connections", f"{clients} clients", f"+{idle:.0f} MB", idle < 200))
+
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        latencies: list[float] = []
+        for n in range(leads):
+            name = f"Fanout {n}"
+            sent = time.perf_counter()
+            api.post(
+                "/api/v1/leads",
+                json={
+                    "full_name": name,
+                    "phone": "+905321110000",
+                    "distributor_id": distributor_id,
+                },
+            ).raise_for_status()
+            _wait_until(lambda name=name: all(name in c.arrived for c in connected), 30)
+            reached = [c.arrived[name] - sent for c in connected if name in c.arrived]
+            latencies += reached
+            _say(f"lead {n}: reached {len(reached)} of {len(connected)} clients")
+            time.sleep(0.05)
+        p95 = _percentile(latencies, 95) * 1000
+        rows.append(
+            ("fan-out, p95", f"{clients} clients x {leads} leads", f"{p95:.0f} ms", p95 < 500)
+        )
+        rows.append(("fan-out, median", "", f"{statistics.median(latencies) * 1000:.0f} ms", True))
+
+        watcher = connected[0]
+        watcher.stats.clear()
+        total = api.get("/api/v1/leads/counts").json()["total"]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            list(
+                pool.map(
+                    lambda n: api.post(
+                        "/api/v1/leads",
+                        json={
+                            "full_name": f"Burst {n}",
+                            "phone": "+905321110000",
+                            "distributor_id": distributor_id,
+                        },
+                    ),
+                    range(100),
+                )
+            )
+        burst = time.perf_counter() - started
+        _wait_until(lambda: any(t == total + 100 for _, t in watcher.stats), 30)
+        seconds = max(1, int(time.perf_counter() - started + 0.999))
+        per_second = len(watcher.stats) / seconds
+        _say(f"burst: {len(watcher.stats)} stats_updated")
+        rows.append(
+            (
+                "stats burst",
+                f"100 leads in {burst:.1f} s",
+                f"{len(watcher.stats)} events in {seconds} s",
+                per_second <= 2,
+            )
+        )
+        api.close()
+    finally:
+        # The server first: a WebSocket client otherwise waits up to 3 s for each close.
+        server.terminate()
+        server.wait(30)
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            list(pool.map(lambda client: client.sio.disconnect(), connected))
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url + "/login", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.realtime",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--leads", type=int, default=20)
+    options = parser.parse_args(argv)
+    rows = run(options.clients, options.leads)
+    print(f"{'scenario':<20} {'load':<28} {'result':<22} target")
+    for name, load, result, met in rows:
+        print(f"{name:<20} {load:<28} {result:<22} {'met' if met else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

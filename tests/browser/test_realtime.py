@@ -1,0 +1,108 @@
+"""Live updates in a real browser: a lead made through the API appears on an open desk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from leadhub.auth.models import Role
+from tests.browser.harness import TIMEOUT_MS, Desk, LiveServer
+from tests.factories import DistributorFactory, LeadFactory, UserFactory
+from tests.realtime.conftest import (  # noqa: F401 - fixtures: a threaded server, its database
+    WAIT,
+    Live,
+    live,
+    live_database,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_desk(live: Live, page: Page) -> Iterator[Desk]:  # noqa: F811 - the imported fixture
+    """A tab on the threaded live server (Socket.IO needs one); `live` stops after the page."""
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    desk = Desk(page=page, server=LiveServer(live.url))
+    desk.watch()
+    yield desk
+    assert desk.dialogs == [], f"a JavaScript dialog opened: {desk.dialogs}"
+    assert desk.page_errors == [], f"uncaught errors in the page: {desk.page_errors}"
+    assert desk.csp_violations() == []
+
+
+def _connected(desk: Desk) -> None:
+    expect(desk.page.locator("html")).to_have_attribute("data-realtime", "connected")
+
+
+def test_a_lead_created_through_the_api_appears_on_an_open_desk(
+    live: Live,  # noqa: F811
+    live_desk: Desk,
+) -> None:
+    distributor = DistributorFactory(name="Live Desk Agency")
+    manager = UserFactory(role=Role.MANAGER, distributor=distributor, name="Derya Desk")
+    key = live.api_key(manager)
+    live_desk.sign_in(manager)
+    page = live_desk.page
+    rows = page.locator("#lead-table tbody tr[data-lead-id]")
+    expect(rows).to_have_count(0)
+    _connected(live_desk)
+
+    for name in ("Canan Live", "Kerem Live"):
+        response = httpx.post(
+            f"{live.url}/api/v1/leads",
+            json={"full_name": name, "phone": "+905321110000"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=WAIT,
+        )
+        assert response.status_code == 201, response.text
+
+    counter = page.locator("#new-leads button")
+    expect(counter).to_have_text("2 new leads")
+    expect(page.locator('.status-counts [data-count="new"]')).to_have_text("2")
+    expect(rows).to_have_count(0)  # nothing moves under the reader's eyes until they ask
+    counter.click()
+    expect(rows).to_have_count(2)
+    expect(page.locator("#lead-table tbody tr.table-info")).to_have_count(2)
+    expect(page.locator("#lead-table").get_by_role("link", name="Canan Live")).to_be_visible()
+    expect(page.locator("#new-leads")).to_be_hidden()
+    live_desk.screenshot("realtime-desk.png")
+
+
+def test_the_lead_page_shows_who_else_is_viewing_and_warns_before_a_conflicting_save(
+    live: Live,  # noqa: F811
+    live_desk: Desk,
+) -> None:
+    distributor = DistributorFactory(name="Live Lead Agency")
+    manager = UserFactory(role=Role.MANAGER, distributor=distributor, name="Derya Desk")
+    admin = UserFactory(role=Role.ADMIN, name="Ali Admin")
+    lead = LeadFactory(distributor_id=distributor.id, full_name="Nur Presence")
+    live_desk.sign_in(manager)
+    live_desk.goto(f"/leads/{lead.id}")
+    page = live_desk.page
+    _connected(live_desk)
+
+    admin_key = live.api_key(admin)
+    other = live.listener().connect(token=admin_key)
+    other.emit("join_lead", {"lead_id": lead.id})
+    expect(page.locator("#lead-presence")).to_contain_text("Ali Admin")
+
+    response = httpx.patch(
+        f"{live.url}/api/v1/leads/{lead.id}",
+        json={"version": lead.version, "status": "contacted"},
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=WAIT,
+    )
+    assert response.status_code == 200, response.text
+    notice = page.locator("#lead-changed")
+    expect(notice).to_contain_text("Ali Admin changed this lead.")
+
+    page.locator("#status-form button[type=submit]").click()
+    expect(notice).to_contain_text("This lead changed since you opened it")
+    expect(page).to_have_url(live.url + f"/leads/{lead.id}")  # the stale save was not sent
+
+    other.close()
+    expect(page.locator("#lead-presence")).to_be_hidden()

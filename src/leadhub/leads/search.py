@@ -15,6 +15,7 @@ from leadhub.leads.models import Lead, LeadSearchTerm
 MAX_TERM = 64
 MIN_WORD = 2
 BROAD = 2000  # matches from which a list checks them in its own order (is_broad)
+LISTED = 20_000  # at most this many matches are passed to PostgreSQL as a list
 _TOP = "\U0010ffff"  # sorts after every other character: "p" <= term < "p" + _TOP is a prefix match
 _SPLIT = re.compile(r"[^\w]+", re.UNICODE)
 _PHONE_CHARS = re.compile(r"^[\d\s+().\-/]+$")

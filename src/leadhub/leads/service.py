@@ -8,7 +8,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Integer, Select, any_, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from leadhub import events
@@ -57,12 +58,14 @@ def filtered(  # noqa: ANN201 - a Select
     *,
     broad_search: bool = False,
     score_by_index: bool | None = None,
+    matched_ids: list[int] | None = None,
 ):
     """visible_leads(user) narrowed by the desk's filters (no order, no paging).
 
     `broad_search`: the search box matches many leads (search.is_broad), so check them while
     reading in list order. `score_by_index`: whether a score range may be read from the score
-    index (default: when the list is by score).
+    index (default: when the list is by score). `matched_ids`: the search's matches, read
+    already (PostgreSQL, see list_visible).
     """
     stmt = visible_leads(user, deleted=filters.deleted, part=part)
     if filters.status:
@@ -97,9 +100,12 @@ def filtered(  # noqa: ANN201 - a Select
         stmt = stmt.where(Lead.id.in_(tagged))
     if filters.recommendation:
         stmt = stmt.where(scoring.recommendation_clause(filters.recommendation))
-    ids = search_ids(user, filters)
-    if ids is not None:
-        stmt = stmt.where(search.clause(ids, broad=broad_search))
+    if matched_ids is not None:
+        stmt = stmt.where(Lead.id == any_(literal(matched_ids, ARRAY(Integer))))
+    else:
+        ids = search_ids(user, filters)
+        if ids is not None:
+            stmt = stmt.where(search.clause(ids, broad=broad_search))
     return stmt
 
 
@@ -129,10 +135,16 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
         key, kinds = (Lead.created_time, Lead.id), (datetime, int)
     after = tuple_(*key) < tuple_(*decode_cursor(filters.cursor, kinds)) if filters.cursor else None
     ids = search_ids(user, filters)
-    # SQLite reads a search's matches by id unless told otherwise (no statistics on how many
-    # there are); PostgreSQL's planner weighs both ways itself, and `id + 0` would only stop it.
+    # A search matching many leads (a common surname) is best checked while the list is read in
+    # its own order, which stops at the page's last row. Neither database knows how many there
+    # are: SQLite is told to (`id + 0`, see search.clause); PostgreSQL is given the matches as
+    # a list, whose length its planner weighs (a subquery it guesses at, often as one row).
     sqlite = session.get_bind().dialect.name == "sqlite"
-    broad = sqlite and ids is not None and search.is_broad(session, ids)
+    broad = ids is not None and search.is_broad(session, ids)
+    matched_ids = None
+    if broad and not sqlite:
+        listed = list(session.scalars(ids.limit(search.LISTED + 1)))  # type: ignore[union-attr]
+        matched_ids = listed if len(listed) <= search.LISTED else None
     # Likewise a score range: SQLite reads it from the score index only when it holds few leads.
     score_by_index = (
         filters.sort == "score"
@@ -142,7 +154,12 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     found: list[tuple[Any, ...]] = []
     for part in range(len(scope_parts(user))):
         stmt = filtered(
-            user, filters, part=part, broad_search=broad, score_by_index=score_by_index
+            user,
+            filters,
+            part=part,
+            broad_search=broad and sqlite,
+            score_by_index=score_by_index,
+            matched_ids=matched_ids,
         ).with_only_columns(*key)
         if after is not None:
             stmt = stmt.where(after)

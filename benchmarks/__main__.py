@@ -1,4 +1,5 @@
-"""`python -m benchmarks`: load N leads into SQLite and PostgreSQL, time the desk, report."""
+"""`python -m benchmarks`: load N leads into SQLite and PostgreSQL, time the desk and the Meta
+intake, report."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarks import databases, report, scenarios
+from benchmarks import databases, export, meta, meta_site, report, scenarios, scoring
 from benchmarks.databases import Target
 from benchmarks.load import describe, load, loaded_size
 from leadhub.migrate import upgrade
@@ -30,6 +31,21 @@ a manager (one distributor) and an agent:
   search                       /leads?q= by phone (3 spellings), e-mail, name    p95 < 50 ms
   lead page, 50 interactions   /leads/<id> with its timeline                    p95 < 30 ms
   API list, first page         /api/v1/leads (report only)
+  export to CSV (issue 5)      every lead, streamed, own process: < 30 s per million, < 200 MB
+  scoring one lead, dashboard  engine p95 < 1 ms; /api/v1/scoring/summary p95 < 200 ms
+  full rescore (issue 4)       every lead in batches: 60 s (PostgreSQL), 120 s (SQLite) per
+                               million, < 300 MB; it rewrites the scores, so it runs last
+
+Then the Meta intake (issue 3), in a database of its own (a SQLite file in a temporary folder;
+PostgreSQL: the bench database's name + `_meta`), with LeadHub's Meta simulator playing Meta
+and LeadHub run as production runs it (`leadhub serve` and `leadhub worker` processes, Redis):
+
+  webhook ack at 100/s         signed POSTs, open loop, from the scheduled time    p99 < 20 ms
+  webhook throughput           flat out beside a bare Flask app, same server      >= 50% of it
+  backfill 100,000 leads       `leadhub meta backfill` as a process     >= 1,000 leads/s, < 300 MB
+  webhook -> lead in API       300 simulated leads at 10/s, API read every 20 ms    p95 < 1 s
+
+--only meta runs just the Meta intake (no data set is loaded); --only desk all but it.
 
 Results go to the terminal and to benchmarks/results/latest.json and latest.md. The exit code
 is 0 even when a target is missed: this is a report, and misses are listed in red at the end.
@@ -81,9 +97,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--load-only", action="store_true", help="load the data and report its time, no scenarios"
     )
+    parser.add_argument(
+        "--only",
+        choices=("desk", "meta"),
+        help="run only the scenarios on the loaded data set (desk, export, scoring) or only "
+        "the Meta intake's (issue 3, no data set loaded)",
+    )
+    parser.add_argument(
+        "--backfill-leads",
+        type=int,
+        default=meta.BACKFILL_LEADS,
+        help=f"leads on the simulated form the backfill reads (default: {meta.BACKFILL_LEADS})",
+    )
+    parser.add_argument(
+        "--webhook-seconds",
+        type=float,
+        default=meta.ACK_SECONDS,
+        help=f"length of the steady webhook load (default: {meta.ACK_SECONDS:.0f})",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=meta_site.REDIS_URL,
+        help=f"Redis database for the Meta scenarios' job queue, emptied before and after "
+        f"(default: {meta_site.REDIS_URL})",
+    )
     args = parser.parse_args(argv)
     if args.size < 1000:
         parser.error("--size must be at least 1000")
+    if args.load_only and args.only == "meta":
+        parser.error("--load-only loads the desk's data; it does not go with --only meta")
     return args
 
 
@@ -93,7 +135,8 @@ def _sidecar(t: Target) -> Path:
 
 def _version(t: Target) -> str:
     """The server and the settings that matter most for these timings."""
-    engine = databases.engine_for(t)
+    # SQLite's version is the library's: no need to open (or create) the bench file.
+    engine = databases.make_engine("sqlite://") if t.is_sqlite else databases.engine_for(t)
     with engine.connect() as conn:
         if t.is_sqlite:
             version = f"SQLite {conn.exec_driver_sql('SELECT sqlite_version()').scalar()}"
@@ -160,22 +203,37 @@ def main(argv: list[str] | None = None) -> int:
         databases.target(n, sqlite_path=args.sqlite_path, postgresql_url=args.postgresql_url)
         for n in names
     ]
+    desk, with_meta = args.only != "meta", args.only != "desk" and not args.load_only
     runs: dict[str, dict[str, Any]] = {}
+
+    def log(message: str) -> None:
+        console.print(f"  {message}", style="dim")
+
     for t in targets:
-        console.rule(f"{t.name}: {args.size:,} leads")
-        load_row = prepare(t, args, console)
-        rows = [load_row]
+        rows: list[dict[str, Any]] = []
         before = [round(x, 2) for x in os.getloadavg()]
-        if not args.load_only:
-            results = scenarios.run_all(
-                t.url,
-                seed=args.seed,
-                iterations=args.iterations,
-                log=lambda message: console.print(f"  {message}", style="dim"),
-            )
+        if desk:
+            console.rule(f"{t.name}: {args.size:,} leads")
+            rows.append(prepare(t, args, console))
+            before = [round(x, 2) for x in os.getloadavg()]
+        if desk and not args.load_only:
+            results = scenarios.run_all(t.url, seed=args.seed, iterations=args.iterations, log=log)
+            results.append(export.run(t, log=log))
+            results += scoring.run_all(t, iterations=args.iterations, log=log)
             rows += [report.as_row(r) for r in results]
+        if with_meta:
+            console.rule(f"{t.name}: Meta intake")
+            rows += meta.run_all(
+                t,
+                seed=args.seed,
+                backfill_leads=args.backfill_leads,
+                webhook_seconds=args.webhook_seconds,
+                redis_url=args.redis_url,
+                log=log,
+            )
+        # With --only meta the desk's PostgreSQL database may not exist; the Meta one does.
         runs[t.name] = {
-            "version": _version(t),
+            "version": _version(t if desk else meta_site.meta_target(t, databases.DATA)),
             # Other work on the machine shows here; our own run adds about 1.
             "load_average_during": {
                 "before": before,
@@ -183,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "results": rows,
         }
-    built = report.build(runs, size=args.size, started=started, host=host)
+    built = report.build(runs, size=args.size if desk else 0, started=started, host=host)
     json_path, md_path = report.write(built)
     report.print_table(built, console)
     console.print(f"Written: {json_path}, {md_path}")

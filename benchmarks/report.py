@@ -145,8 +145,47 @@ def build(
     }
 
 
+def _split(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The desk's rows, and the Meta intake's (which carry a `measured` figure of their own)."""
+    return [r for r in rows if "measured" not in r], [r for r in rows if "measured" in r]
+
+
+META_COLUMNS = ("scenario", "n", "p50", "p95", "p99", "max", "measured", "target", "result")
+
+
+def _meta_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        row["scenario"],
+        str(row["iterations"]),
+        _ms(row["p50_ms"]),
+        _ms(row["p95_ms"]),
+        _ms(row.get("p99_ms")),
+        _ms(row["max_ms"]),
+        row["measured"],
+        row["target"],
+    ]
+
+
+def _print_meta(
+    name: str, run: dict[str, Any], rows: list[dict[str, Any]], console: Console
+) -> None:
+    table = Table(title=f"{name} — Meta intake ({run.get('version', '')})")
+    for column in META_COLUMNS:
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for row in rows:
+        verdict = _verdict(row)
+        style = {"pass": "green", "FAIL": "bold red", "report": "dim", "n/a": "yellow"}[verdict]
+        table.add_row(*_meta_cells(row), f"[{style}]{verdict}[/{style}]")
+    console.print(table)
+
+
 def print_table(report: dict[str, Any], console: Console) -> None:
     for name, run in report["databases"].items():
+        desk_rows, meta_rows = _split(run["results"])
+        if not desk_rows:
+            if meta_rows:
+                _print_meta(name, run, meta_rows, console)
+            continue
         table = Table(title=f"{name} — {report['dataset_size']:,} leads ({run.get('version', '')})")
         columns = (
             "scenario",
@@ -162,7 +201,7 @@ def print_table(report: dict[str, Any], console: Console) -> None:
         )
         for column in columns:
             table.add_column(column, justify="left" if column in ("scenario", "role") else "right")
-        for row in run["results"]:
+        for row in desk_rows:
             verdict = _verdict(row)
             style = {"pass": "green", "FAIL": "bold red", "report": "dim", "n/a": "yellow"}[verdict]
             table.add_row(
@@ -178,6 +217,8 @@ def print_table(report: dict[str, Any], console: Console) -> None:
                 _ms(row.get("db_p95_ms")) if row["role"] != "-" else "-",
             )
         console.print(table)
+        if meta_rows:
+            _print_meta(name, run, meta_rows, console)
     summary = report["summary"]
     if summary["failed"]:
         console.print(f"[bold red]{summary['failed']} target(s) missed:[/bold red]")
@@ -189,10 +230,11 @@ def print_table(report: dict[str, Any], console: Console) -> None:
 
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
+    size = report["dataset_size"]
     lines = [
         "# LeadHub benchmark",
         "",
-        f"- dataset: {report['dataset_size']:,} leads",
+        f"- dataset: {size:,} leads" if size else "- desk scenarios not run",
         f"- date: {report['date']} (finished {report['finished']})",
         f"- machine: {m['nproc']} CPUs, {m['ram_gb']} GB RAM, Python {m['python']}, "
         f"SQLite {m['sqlite']}; load average {m['load_average_at_start']} at start, "
@@ -208,16 +250,21 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"**All {summary['passed']} targets met.**", ""]
     for name, run in report["databases"].items():
         load = run.get("load_average_during", {})
+        desk_rows, meta_rows = _split(run["results"])
         lines += [
             f"## {name} ({run.get('version', '')})",
             "",
             f"Load average (1, 5, 15 min) before the scenarios {load.get('before')}, after "
             f"{load.get('after')}; 2 CPUs, so anything above 1 is other work competing with us.",
             "",
-            "| scenario | role | n | p50 | p95 | max | target | result | db p50 | db p95 | note |",
-            "|---|---|--:|--:|--:|--:|--:|:-:|--:|--:|---|",
         ]
-        for row in run["results"]:
+        if desk_rows:
+            lines += [
+                "| scenario | role | n | p50 | p95 | max | target | result | db p50 | db p95 "
+                "| note |",
+                "|---|---|--:|--:|--:|--:|--:|:-:|--:|--:|---|",
+            ]
+        for row in desk_rows:
             verdict = _verdict(row)
             target = f"< {_ms(row['target_ms'])}" if row["target_ms"] else "-"
             timed = row["role"] != "-"
@@ -230,7 +277,19 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{row['note']} |"
             )
         lines.append("")
-        slow = [(row, s) for row in run["results"] for s in row["slowest"][:2]]
+        if meta_rows:
+            lines += [
+                "Meta intake (issue 3):",
+                "",
+                "| " + " | ".join((*META_COLUMNS, "note")) + " |",
+                "|---|--:|--:|--:|--:|--:|--:|--:|:-:|---|",
+            ]
+            for row in meta_rows:
+                verdict = _verdict(row)
+                cells = [*_meta_cells(row), "**FAIL**" if verdict == "FAIL" else verdict]
+                lines.append("| " + " | ".join((*cells, row["note"])) + " |")
+            lines.append("")
+        slow = [(row, s) for row in desk_rows for s in row["slowest"][:2]]
         if slow:
             lines += ["Slowest requests (median of each URL's repetitions):", ""]
             lines += [

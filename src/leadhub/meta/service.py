@@ -59,7 +59,10 @@ class AppSettings:
 
 def app_settings(session: Session, config: Mapping[str, Any]) -> AppSettings:
     """The Meta app's settings: the environment wins, else what an admin saved."""
-    row = session.get(MetaApp, 1)
+    from_env = all(
+        config.get(name) for name in ("META_APP_ID", "META_APP_SECRET", "META_VERIFY_TOKEN")
+    )
+    row = None if from_env else session.get(MetaApp, 1)  # every webhook asks: no query if set
 
     def stored(value: str | None) -> str | None:
         return crypto.decrypt(value) if value else None
@@ -151,14 +154,10 @@ def record_changes(
     """Put changes in the inbox once each (unique on leadgen_id); the ids of new pending rows."""
     if not changes:
         return []
-    connected = {
-        c.page_id
-        for c in session.scalars(
-            select(PageConnection).where(
-                PageConnection.page_id.in_({c["page_id"] for c in changes if c["page_id"]})
-            )
-        )
-    }
+    pages = {c["page_id"] for c in changes if c["page_id"]}
+    connected = set(
+        session.scalars(select(PageConnection.page_id).where(PageConnection.page_id.in_(pages)))
+    )
     insert_fn = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
@@ -178,7 +177,7 @@ def record_changes(
         for c in changes
     ]
     stmt = (
-        insert_fn(WebhookEvent)
+        insert_fn(WebhookEvent.__table__)  # Core, not the ORM's bulk insert: this is the ack path
         .values(rows)
         .on_conflict_do_nothing(index_elements=["leadgen_id"])
         .returning(WebhookEvent.id, WebhookEvent.status)

@@ -106,3 +106,30 @@ def test_the_lead_page_shows_who_else_is_viewing_and_warns_before_a_conflicting_
 
     other.close()
     expect(page.locator("#lead-presence")).to_be_hidden()
+
+
+def test_the_scoring_dashboard_refreshes_when_a_lead_arrives(
+    live: Live,  # noqa: F811
+    live_desk: Desk,
+) -> None:
+    """No 30-second wait: the counts in scope changed, so the dashboard refetches at once."""
+    distributor = DistributorFactory(name="Live Scoring Agency")
+    manager = UserFactory(role=Role.MANAGER, distributor=distributor, name="Selin Score")
+    key = live.api_key(manager)
+    live_desk.sign_in(manager)
+    live_desk.goto("/scoring")
+    page = live_desk.page
+    _connected(live_desk)
+    counts = page.locator("#level-counts [data-count]")
+    expect(counts).to_have_count(5)
+    assert sum(int(text) for text in counts.all_inner_texts()) == 0
+
+    response = httpx.post(
+        f"{live.url}/api/v1/leads",
+        json={"full_name": "Nur Canlı", "phone": "+905321112233", "email": "nur@example.com"},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=WAIT,
+    )
+    assert response.status_code == 201, response.text
+    level = response.json()["score_level"]
+    expect(page.locator(f'#level-counts [data-level="{level}"] [data-count]')).to_have_text("1")

@@ -58,13 +58,15 @@ def filtered(  # noqa: ANN201 - a Select
     *,
     broad_search: bool = False,
     score_by_index: bool | None = None,
+    score_ids: bool = False,
     matched_ids: list[int] | None = None,
 ):
     """visible_leads(user) narrowed by the desk's filters (no order, no paging).
 
     `broad_search`: the search box matches many leads (search.is_broad), so check them while
     reading in list order. `score_by_index`: whether a score range may be read from the score
-    index (default: when the list is by score). `matched_ids`: the search's matches, read
+    index (default: when the list is by score); `score_ids`: read the range's few leads by id
+    (SQLite, see list_visible). `matched_ids`: the search's matches, read
     already (PostgreSQL, see list_visible).
     """
     stmt = visible_leads(user, deleted=filters.deleted, part=part)
@@ -82,10 +84,16 @@ def filtered(  # noqa: ANN201 - a Select
     if score_by_index is None:
         score_by_index = filters.sort == "score"
     score = Lead.score if score_by_index else Lead.score + 0
+    in_range = []
     if filters.score_min is not None:
-        stmt = stmt.where(score >= filters.score_min)
+        in_range.append(score >= filters.score_min)
     if filters.score_max is not None:
-        stmt = stmt.where(score <= filters.score_max)
+        in_range.append(score <= filters.score_max)
+    if in_range and score_ids:
+        live = Lead.deleted_at.is_not(None) if filters.deleted else Lead.deleted_at.is_(None)
+        stmt = stmt.where(Lead.id.in_(select(Lead.id).where(live, *in_range)))
+    elif in_range:
+        stmt = stmt.where(*in_range)
     if filters.created_from is not None:
         stmt = stmt.where(Lead.created_time >= _day_start(filters.created_from, user.timezone))
     if filters.created_to is not None:
@@ -145,12 +153,11 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     if broad and not sqlite:
         listed = list(session.scalars(ids.limit(search.LISTED + 1)))  # type: ignore[union-attr]
         matched_ids = listed if len(listed) <= search.LISTED else None
-    # Likewise a score range: SQLite reads it from the score index only when it holds few leads.
-    score_by_index = (
-        filters.sort == "score"
-        or not sqlite
-        or _few_in_score_range(session, user=user, filters=filters)
-    )
+    # Likewise a score range on a list by date: SQLite reads its leads by id when there are few
+    # (it would walk the date order through all of them), else walks the date order.
+    by_score = filters.sort == "score"
+    score_ids = sqlite and not by_score and _few_in_score_range(session, user=user, filters=filters)
+    score_by_index = by_score or not sqlite or score_ids
     found: list[tuple[Any, ...]] = []
     for part in range(len(scope_parts(user))):
         stmt = filtered(
@@ -159,6 +166,7 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
             part=part,
             broad_search=broad and sqlite,
             score_by_index=score_by_index,
+            score_ids=score_ids,
             matched_ids=matched_ids,
         ).with_only_columns(*key)
         if after is not None:

@@ -191,8 +191,16 @@
     if (typeof window.io !== "function") return;
     const table = document.getElementById("lead-table");
     const live = document.getElementById("lead-live");
-    if (!table && !live) return;
+    const stats = document.querySelector("[data-live-stats]");
+    if (!table && !live && !stats) return;
     const socket = window.io(NAMESPACE, { withCredentials: true });
+    if (!table && !live) {
+      // A dashboard: its own script refetches its numbers when the counts in scope change.
+      const changed = () => document.dispatchEvent(new CustomEvent("leadhub:stats-updated"));
+      socket.on("stats_updated", changed);
+      connectionBanner(socket, async () => changed());
+      return;
+    }
     const catchUp = table ? desk(socket, table) : leadPage(socket, live);
     connectionBanner(socket, () => catchUp().catch(() => undefined));
   });

@@ -121,6 +121,17 @@
       }
     };
     window.setInterval(refresh, seconds * 1000);
+    // Live: the counts in scope changed (static/js/realtime.js; at most once a second per
+    // room); events within a quarter second make one refetch.
+    let waiting = null;
+    document.addEventListener("leadhub:stats-updated", () => {
+      if (waiting === null) {
+        waiting = window.setTimeout(() => {
+          waiting = null;
+          refresh();
+        }, 250);
+      }
+    });
   }
 
   function progress(box) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -69,6 +70,22 @@ def test_a_lead_created_through_the_api_appears_on_an_open_desk(
     expect(page.locator("#lead-table tbody tr.table-info")).to_have_count(2)
     expect(page.locator("#lead-table").get_by_role("link", name="Canan Live")).to_be_visible()
     expect(page.locator("#new-leads")).to_be_hidden()
+
+    # A second arrival after the first refresh: the rows shown now are the refreshed ones, and a
+    # tag on the new row gets its colour like the rows the page was served with.
+    response = httpx.post(
+        f"{live.url}/api/v1/leads",
+        json={"full_name": "Selin Live", "phone": "+905321110001", "tags": ["vip"]},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=WAIT,
+    )
+    assert response.status_code == 201, response.text
+    expect(counter).to_have_text("1 new lead")
+    counter.click()
+    expect(rows).to_have_count(3)
+    badge = page.locator("#lead-table tbody tr").first.locator("[data-tag-color]")
+    expect(badge).to_have_text("vip")
+    expect(badge).to_have_attribute("style", re.compile("background-color"))
     live_desk.screenshot("realtime-desk.png")
 
 

@@ -49,7 +49,6 @@
   // --- the desk (/leads) ------------------------------------------------------------------------
 
   function desk(socket, table) {
-    const body = table.querySelector("tbody");
     const notice = document.getElementById("new-leads");
     const button = notice ? notice.querySelector("button") : null;
     const fresh = new Set(); // ids of leads that arrived since the rows were last shown
@@ -80,7 +79,8 @@
       const rows = page.querySelector("#lead-table tbody");
       if (!rows) return;
       if (all) {
-        body.replaceWith(document.importNode(rows, true));
+        // Looked up each time: the body shown is the one the last refresh put in.
+        table.querySelector("tbody").replaceWith(document.importNode(rows, true));
       } else {
         pending.forEach((id) => {
           const mine = table.querySelector('tbody tr[data-lead-id="' + id + '"]');
@@ -95,6 +95,8 @@
         });
       }
       pending = new Set();
+      // Rows came in from another page: scripts that dress rows (tag colours) do it again.
+      document.dispatchEvent(new CustomEvent("leadhub:rows-swapped", { detail: { root: table } }));
       const counts = page.querySelector(".status-counts");
       const here = document.querySelector(".status-counts");
       if (counts && here) here.replaceWith(document.importNode(counts, true));

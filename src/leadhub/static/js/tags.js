@@ -24,8 +24,11 @@
   document.addEventListener("DOMContentLoaded", function () {
     paint(document);
   });
-  // Rows or fragments swapped in by htmx get their colours too.
+  // Rows or fragments swapped in by htmx or by live updates (realtime.js) get their colours too.
   document.addEventListener("htmx:afterSwap", function (event) {
     paint(event.target);
+  });
+  document.addEventListener("leadhub:rows-swapped", function (event) {
+    paint(event.detail.root);
   });
 })();

@@ -64,6 +64,31 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
     return {k: before.get(k) for k in changed}, {k: after[k] for k in changed}
 
 
+def record_changes(
+    session: Session,
+    *,
+    actor: Any | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEvent | None:
+    """One audit event holding only the fields that differ; none when nothing changed."""
+    old, new = changes(before, after)
+    if not new:
+        return None
+    return record(
+        session,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=old,
+        after=new,
+    )
+
+
 def for_object(session: Session, *, object_type: str, object_id: int) -> list[AuditEvent]:
     stmt = (
         select(AuditEvent)

@@ -133,17 +133,15 @@ def update(session: Session, *, user: User, data: UserUpdate, actor: User) -> Us
     for name, value in fields.items():
         setattr(user, name, value)
     user.distributor_id = distributor_id
-    old, new = audit.changes(before, audit.snapshot(user, USER_FIELDS))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="user.update",
-            object_type="user",
-            object_id=user.id,
-            before=old,
-            after=new,
-        )
+    audit.record_changes(
+        session,
+        actor=actor,
+        action="user.update",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after=audit.snapshot(user, USER_FIELDS),
+    )
     return user
 
 
@@ -178,17 +176,15 @@ def update_preferences(session: Session, *, user: User, data: Preferences) -> No
     """The user's own language and time zone (times are shown in it)."""
     before = audit.snapshot(user, ("language", "timezone"))
     user.language, user.timezone = data.language, data.timezone
-    old, new = audit.changes(before, audit.snapshot(user, ("language", "timezone")))
-    if new:
-        audit.record(
-            session,
-            actor=user,
-            action="user.preferences",
-            object_type="user",
-            object_id=user.id,
-            before=old,
-            after=new,
-        )
+    audit.record_changes(
+        session,
+        actor=user,
+        action="user.preferences",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after=audit.snapshot(user, ("language", "timezone")),
+    )
 
 
 def _hash_key(key: str) -> str:

@@ -61,15 +61,13 @@ def update(
     before = audit.snapshot(distributor, FIELDS)
     for name, value in data.model_dump().items():
         setattr(distributor, name, value)
-    old, new = audit.changes(before, audit.snapshot(distributor, FIELDS))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="distributor.update",
-            object_type="distributor",
-            object_id=distributor.id,
-            before=old,
-            after=new,
-        )
+    audit.record_changes(
+        session,
+        actor=actor,
+        action="distributor.update",
+        object_type="distributor",
+        object_id=distributor.id,
+        before=before,
+        after=audit.snapshot(distributor, FIELDS),
+    )
     return distributor

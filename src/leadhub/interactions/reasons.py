@@ -108,15 +108,13 @@ def update_lost_reason(
     reason.name = _clean_name(name)
     reason.active = active
     _flush_unique(session, reason)
-    old, new = audit.changes(before, audit.snapshot(reason, ("name", "active")))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="lost_reason.update",
-            object_type="lost_reason",
-            object_id=reason.id,
-            before=old,
-            after=new,
-        )
+    audit.record_changes(
+        session,
+        actor=actor,
+        action="lost_reason.update",
+        object_type="lost_reason",
+        object_id=reason.id,
+        before=before,
+        after=audit.snapshot(reason, ("name", "active")),
+    )
     return reason

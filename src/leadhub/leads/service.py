@@ -244,19 +244,19 @@ def _snapshot(lead: Lead) -> dict[str, Any]:
 def _audit_change(
     session: Session, *, lead: Lead, actor: User, action: str, before: dict[str, Any]
 ) -> dict[str, Any]:
-    old, new = audit.changes(audit.jsonable(before), audit.jsonable(_snapshot(lead)))
-    if new:
-        lead.updated_at = utcnow()  # an UPDATE of the row, so even a tags-only change bumps version
-        audit.record(
-            session,
-            actor=actor,
-            action=action,
-            object_type="lead",
-            object_id=lead.id,
-            before=old,
-            after=new,
-        )
-    return new
+    event = audit.record_changes(
+        session,
+        actor=actor,
+        action=action,
+        object_type="lead",
+        object_id=lead.id,
+        before=audit.jsonable(before),
+        after=audit.jsonable(_snapshot(lead)),
+    )
+    if event is None:
+        return {}
+    lead.updated_at = utcnow()  # an UPDATE of the row, so even a tags-only change bumps version
+    return event.after
 
 
 def _allowed_targets(current: Status, user: User) -> set[Status]:
@@ -670,17 +670,15 @@ def update_tag(session: Session, *, tag: Tag, name: str, color: str, actor: User
     _tag_name_free(session, name, tag.id)
     before = audit.snapshot(tag, ("name", "color"))
     tag.name, tag.color = name, color
-    old, new = audit.changes(before, audit.snapshot(tag, ("name", "color")))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="tag.update",
-            object_type="tag",
-            object_id=tag.id,
-            before=old,
-            after=new,
-        )
+    audit.record_changes(
+        session,
+        actor=actor,
+        action="tag.update",
+        object_type="tag",
+        object_id=tag.id,
+        before=before,
+        after=audit.snapshot(tag, ("name", "color")),
+    )
     return tag
 
 

@@ -15,9 +15,7 @@ generated the leads, would inherit the benchmark's high-water mark).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -30,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benchmarks import databases
 from benchmarks.databases import Target
 from benchmarks.queries import EMAILS
 from benchmarks.scenarios import api_key, make_app
@@ -130,35 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from benchmarks.load import load, loaded_size
-    from leadhub.migrate import upgrade
+    from benchmarks.load import loaded_targets, standalone_parser
 
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.export",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--size", type=int, required=True, help="number of leads")
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--sqlite-path", type=Path, default=databases.SQLITE_PATH)
-    parser.add_argument("--postgresql-url", default=databases.POSTGRESQL_URL)
-    parser.add_argument(
-        "--load", action="store_true", help="load --size leads first unless they are there"
-    )
-    args = parser.parse_args(argv)
-    os.environ.setdefault("LEADHUB_INSTANCE_PATH", str(databases.DATA / "instance"))
+    args = standalone_parser("python -m benchmarks.export", __doc__).parse_args(argv)
     console = Console() if sys.stdout.isatty() else Console(width=220)
-    for name in args.databases.split(","):
-        t = databases.target(
-            name.strip(), sqlite_path=args.sqlite_path, postgresql_url=args.postgresql_url
-        )
-        if loaded_size(t) != args.size:
-            if not args.load:
-                raise SystemExit(f"{t.name} does not hold {args.size:,} leads: add --load")
-            console.print(f"{t.name}: loading {args.size:,} leads")
-            load(t, size=args.size, seed=args.seed, progress=lambda stage, n: None)
-        upgrade(t.url)
+    for t in loaded_targets(args, console.print):
         result = run(t, log=lambda m: console.print(f"  {m}", style="dim"))
         table = Table(title=f"{t.name}: export, {args.size:,} leads")
         for column in ("scenario", "seconds", "target", "result", "note"):

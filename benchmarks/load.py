@@ -7,8 +7,10 @@ models; the derived tables are filled the way leads/projections.py keeps them.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -326,3 +328,35 @@ def loaded_size(t: Target) -> int | None:
 
 def describe(report: LoadReport) -> str:
     return json.dumps({"seconds": round(report.seconds, 1), **report.steps, **report.rows})
+
+
+def standalone_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The options of a scenario file run on its own (`python -m benchmarks.<file>`)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, required=True, help="number of leads")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--sqlite-path", type=Path, default=databases.SQLITE_PATH)
+    parser.add_argument("--postgresql-url", default=databases.POSTGRESQL_URL)
+    parser.add_argument(
+        "--load", action="store_true", help="load --size leads first unless they are there"
+    )
+    return parser
+
+
+def loaded_targets(args: argparse.Namespace, say: Callable[[str], None]) -> Iterator[Target]:
+    """Each database of a standalone run, holding --size leads (loaded with --load) and migrated."""
+    os.environ.setdefault("LEADHUB_INSTANCE_PATH", str(databases.DATA / "instance"))
+    for name in args.databases.split(","):
+        t = databases.target(
+            name.strip(), sqlite_path=args.sqlite_path, postgresql_url=args.postgresql_url
+        )
+        if loaded_size(t) != args.size:
+            if not args.load:
+                raise SystemExit(f"{t.name} does not hold {args.size:,} leads: add --load")
+            say(f"{t.name}: loading {args.size:,} leads")
+            load(t, size=args.size, seed=args.seed, progress=lambda stage, n: None)
+        upgrade(t.url)
+        yield t

@@ -15,9 +15,7 @@ runs them alone on data already loaded (`python -m benchmarks --size N --load-on
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -232,36 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from benchmarks.load import load, loaded_size
-    from leadhub.migrate import upgrade
+    from benchmarks.load import loaded_targets, standalone_parser
 
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.scoring",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--size", type=int, required=True, help="number of leads")
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser = standalone_parser("python -m benchmarks.scoring", __doc__)
     parser.add_argument("--iterations", type=int, default=ITERATIONS)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--sqlite-path", type=Path, default=databases.SQLITE_PATH)
-    parser.add_argument("--postgresql-url", default=databases.POSTGRESQL_URL)
-    parser.add_argument(
-        "--load", action="store_true", help="load --size leads first unless they are there"
-    )
     args = parser.parse_args(argv)
-    os.environ.setdefault("LEADHUB_INSTANCE_PATH", str(databases.DATA / "instance"))
     console = Console() if sys.stdout.isatty() else Console(width=220)
-    for name in args.databases.split(","):
-        t = databases.target(
-            name.strip(), sqlite_path=args.sqlite_path, postgresql_url=args.postgresql_url
-        )
-        if loaded_size(t) != args.size:
-            if not args.load:
-                raise SystemExit(f"{t.name} does not hold {args.size:,} leads: add --load")
-            console.print(f"{t.name}: loading {args.size:,} leads")
-            load(t, size=args.size, seed=args.seed, progress=lambda stage, n: None)
-        upgrade(t.url)
+    for t in loaded_targets(args, console.print):
         rows = run_all(
             t,
             iterations=args.iterations,

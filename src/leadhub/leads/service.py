@@ -148,11 +148,11 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     # are: SQLite is told to (`id + 0`, see search.clause); PostgreSQL is given the matches as
     # a list, whose length its planner weighs (a subquery it guesses at, often as one row).
     sqlite = session.get_bind().dialect.name == "sqlite"
-    broad = ids is not None and search.is_broad(session, ids)
+    broad = sqlite and ids is not None and search.is_broad(session, ids)
     matched_ids = None
-    if broad and not sqlite:
-        listed = list(session.scalars(ids.limit(search.LISTED + 1)))  # type: ignore[union-attr]
-        matched_ids = listed if len(listed) <= search.LISTED else None
+    if ids is not None and not sqlite:  # one read of the matches both counts and lists them
+        listed = list(session.scalars(ids.limit(search.LISTED + 1)))
+        matched_ids = listed if search.BROAD <= len(listed) <= search.LISTED else None
     # Likewise a score range on a list by date: SQLite reads its leads by id when there are few
     # (it would walk the date order through all of them), else walks the date order.
     by_score = filters.sort == "score"
@@ -164,7 +164,7 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
             user,
             filters,
             part=part,
-            broad_search=broad and sqlite,
+            broad_search=broad,
             score_by_index=score_by_index,
             score_ids=score_ids,
             matched_ids=matched_ids,

@@ -15,19 +15,15 @@ generated the leads, would inherit the benchmark's high-water mark).
 
 from __future__ import annotations
 
-import json
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from benchmarks import databases, processes
 from benchmarks.databases import Target
 from benchmarks.queries import EMAILS
 from benchmarks.scenarios import api_key, make_app
@@ -38,7 +34,6 @@ from leadhub.extensions import db
 TARGET_S = 30.0  # for 1,000,000 leads
 MEMORY_MB = 200.0
 MILLION = 1_000_000
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -74,9 +69,8 @@ def export_once(url: str, fmt: str = "csv") -> dict[str, Any]:
         lines += chunk.count(b"\n")
     response.close()
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # CSV: one header line; a quoted field with a line break would add lines, which names lack.
-    return {"seconds": seconds, "self_peak_mb": peak_kb / 1024, "rows": lines - 1, "bytes": size}
+    return {"seconds": seconds, "rows": lines - 1, "bytes": size}
 
 
 CHILD = "import json, sys; from benchmarks.export import export_once; " + (
@@ -86,22 +80,10 @@ CHILD = "import json, sys; from benchmarks.export import export_once; " + (
 
 def run(t: Target, *, log: Callable[[str], None]) -> ExportResult:
     log("export of every lead to CSV (a process of its own)")
-    with tempfile.TemporaryDirectory() as folder:
-        report = Path(folder) / "peak.json"
-        finished = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-            [
-                *(sys.executable, "-m", "benchmarks.peak_memory", str(report), "--"),
-                *(sys.executable, "-c", CHILD, t.url),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if finished.returncode != 0:
-            raise RuntimeError(f"the export failed:\n{finished.stderr[-3000:]}")
-        peak_mb = json.loads(report.read_text())["peak_rss_kb"] / 1024
-    found = json.loads(finished.stdout.strip().splitlines()[-1])
+    found, finished = processes.answer_of(
+        CHILD, t.url, log=databases.DATA / "logs" / f"export-{t.name}.log", timeout=1800
+    )
+    peak_mb = finished.peak_rss_mb
     seconds, rows, size = (found[k] for k in ("seconds", "rows", "bytes"))
     target_s = TARGET_S * max(rows, 1) / MILLION
     ms = round(seconds * 1000, 1)

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -159,3 +160,16 @@ def run_measured(argv: list[str], *, env: Mapping[str, str], log: Path, timeout:
         peak_rss_mb=measured["peak_rss_kb"] / 1024,
         output=log.read_text(errors="replace"),
     )
+
+
+def answer_of(code: str, *args: str, log: Path, timeout: float) -> tuple[dict[str, Any], Finished]:
+    """Run `python -c code args...` measured (run_measured); its last JSON line is its answer."""
+    finished = run_measured(
+        [sys.executable, "-c", code, *args], env=os.environ, log=log, timeout=timeout
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"the child exited with {finished.returncode}:\n{tail(log)}")
+    answers = [line for line in finished.output.splitlines() if line.startswith("{")]
+    if not answers:
+        raise RuntimeError(f"the child printed no answer:\n{tail(log)}")
+    return json.loads(answers[-1]), finished

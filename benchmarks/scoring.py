@@ -15,20 +15,16 @@ runs them alone on data already loaded (`python -m benchmarks --size N --load-on
 
 from __future__ import annotations
 
-import json
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from benchmarks import databases
+from benchmarks import databases, processes
 from benchmarks.databases import Target
 from benchmarks.queries import EMAILS, ROLES, gather_facts
 from benchmarks.scenarios import api_key, make_app, sign_in
@@ -47,7 +43,6 @@ RESCORE_MEMORY_MB = 300.0
 MILLION = 1_000_000
 SAMPLE = 5000
 RECOMMENDATIONS = ("high_unassigned", "abandoned", "low_busy")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -160,10 +155,8 @@ def rescore_once(url: str) -> dict[str, Any]:
         with db.transaction() as session:
             run = service.get_run(session, run_id=run_id)
             done, changed, error = run.done, run.changed, run.error
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "seconds": seconds,
-        "peak_mb": peak_kb / 1024,
         "done": done,
         "changed": changed,
         "error": error,
@@ -177,19 +170,11 @@ CHILD = "import json, sys; from benchmarks.scoring import rescore_once; " + (
 
 def full_rescore(t: Target, *, log: Callable[[str], None]) -> RescoreResult:
     log("full rescore of every lead (a process of its own)")
-    finished = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-c", CHILD, t.url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    found, finished = processes.answer_of(
+        CHILD, t.url, log=databases.DATA / "logs" / f"rescore-{t.name}.log", timeout=3600
     )
-    if finished.returncode != 0:
-        raise RuntimeError(f"the rescore failed:\n{finished.stderr[-3000:]}")
-    found = json.loads(finished.stdout.strip().splitlines()[-1])
-    seconds, peak_mb, done, changed, error = (
-        found[k] for k in ("seconds", "peak_mb", "done", "changed", "error")
-    )
+    seconds, done, changed, error = (found[k] for k in ("seconds", "done", "changed", "error"))
+    peak_mb = finished.peak_rss_mb
     if error:
         raise RuntimeError(f"the rescore stopped: {error}")
     log("vacuum and analyze after the rescore (not timed)")

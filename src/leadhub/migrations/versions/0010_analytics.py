@@ -1,0 +1,26 @@
+"""analytics: what the funnel and reports need
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-26 03:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+import leadhub.db  # noqa: F401
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

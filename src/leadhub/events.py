@@ -30,6 +30,13 @@ class LeadUpdated:
     actor_id: int | None = None
 
 
+@dataclass(frozen=True)
+class UserAccessChanged:
+    """A user's role, distributor or activation changed, or one of their keys was revoked."""
+
+    user_id: int
+
+
 Subscriber = Callable[[Any], None]
 _subscribers: dict[type, list[Subscriber]] = defaultdict(list)
 

@@ -150,3 +150,42 @@ def test_the_scoring_dashboard_refreshes_when_a_lead_arrives(
     assert response.status_code == 201, response.text
     level = response.json()["score_level"]
     expect(page.locator(f'#level-counts [data-level="{level}"] [data-count]')).to_have_text("1")
+
+
+def test_a_lead_given_to_another_agent_leaves_the_desk_and_its_page_says_so(
+    live: Live,  # noqa: F811
+    live_desk: Desk,
+) -> None:
+    distributor = DistributorFactory(name="Live Handover Agency")
+    agent = UserFactory(role=Role.AGENT, distributor=distributor, name="Ayse Agent")
+    colleague = UserFactory(role=Role.AGENT, distributor=distributor, name="Aylin Agent")
+    manager = UserFactory(role=Role.MANAGER, distributor=distributor, name="Mert Manager")
+    kept = LeadFactory(distributor_id=distributor.id, assignee_id=agent.id, full_name="Kept Lead")
+    moved = LeadFactory(distributor_id=distributor.id, assignee_id=agent.id, full_name="Gone Lead")
+    key = live.api_key(manager)
+    live_desk.sign_in(agent)
+    page = live_desk.page
+    rows = page.locator("#lead-table tbody tr[data-lead-id]")
+    expect(rows).to_have_count(2)
+    _connected(live_desk)
+
+    def give_to_colleague(lead_id: int) -> None:
+        version = httpx.get(
+            f"{live.url}/api/v1/leads/{lead_id}", headers={"Authorization": f"Bearer {key}"}
+        ).json()["version"]
+        response = httpx.patch(
+            f"{live.url}/api/v1/leads/{lead_id}",
+            json={"version": version, "assignee_id": colleague.id},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=WAIT,
+        )
+        assert response.status_code == 200, response.text
+
+    give_to_colleague(moved.id)
+    expect(rows).to_have_count(1)
+    expect(page.locator(f'#lead-table tr[data-lead-id="{kept.id}"]')).to_be_visible()
+
+    live_desk.goto(f"/leads/{kept.id}")
+    _connected(live_desk)
+    give_to_colleague(kept.id)
+    expect(page.locator("#lead-changed")).to_contain_text("This lead is no longer yours to see")

@@ -22,6 +22,7 @@ from leadhub.app import create_app
 from leadhub.auth import service as accounts
 from leadhub.auth.models import Role, User
 from leadhub.db import Base, db
+from leadhub.extensions import limiter
 from leadhub.migrate import upgrade
 from leadhub.realtime.rooms import NAMESPACE
 from tests.factories import PASSWORD, DistributorFactory, UserFactory
@@ -29,7 +30,17 @@ from tests.meta.conftest import APP_SECRET
 
 WAIT = 15.0  # seconds a test waits for an event before it fails; events come in milliseconds
 USER_AGENT = "leadhub-realtime-tests"
-EVENTS = ("ready", "lead_created", "lead_updated", "stats_updated", "presence", "error")
+EVENTS = (
+    "ready",
+    "lead_created",
+    "lead_updated",
+    "lead_removed",
+    "stats_updated",
+    "presence",
+    "error",
+    "access_changed",
+    "disconnect",
+)
 REDIS_URL = os.environ.get("LEADHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -94,6 +105,7 @@ class Live:
 
 def _serve(config: dict[str, Any], database_url: str) -> Iterator[Live]:
     previous = db.engine
+    limiting = limiter.enabled  # init_app below switches it off for every app: put it back after
     live_app = create_app(
         {
             "DATABASE_URL": database_url,
@@ -127,6 +139,7 @@ def _serve(config: dict[str, Any], database_url: str) -> Iterator[Live]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+        limiter.enabled = limiting
         live_engine, db.engine = db.engine, previous
         db.session.remove()
         db.session.configure(bind=previous)

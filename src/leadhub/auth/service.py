@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from leadhub import events
 from leadhub.audit import service as audit
 from leadhub.auth.models import CLINIC_ROLES, ApiKey, Role, User
 from leadhub.auth.schemas import PasswordChange, Preferences, UserCreate, UserUpdate
@@ -19,6 +20,8 @@ from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 
 USER_FIELDS = ("email", "name", "role", "distributor_id", "language", "active")
+# A change to one of these ends the user's live connections, which then sign in again.
+ACCESS_FIELDS = {"role", "distributor_id", "active"}
 KEY_PREFIX = "lh_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Checked when an email is unknown, so a wrong email costs as much time as a wrong password.
@@ -133,7 +136,7 @@ def update(session: Session, *, user: User, data: UserUpdate, actor: User) -> Us
     for name, value in fields.items():
         setattr(user, name, value)
     user.distributor_id = distributor_id
-    audit.record_changes(
+    changed = audit.record_changes(
         session,
         actor=actor,
         action="user.update",
@@ -142,6 +145,8 @@ def update(session: Session, *, user: User, data: UserUpdate, actor: User) -> Us
         before=before,
         after=audit.snapshot(user, USER_FIELDS),
     )
+    if changed is not None and ACCESS_FIELDS & changed.after.keys():
+        events.emit(session, events.UserAccessChanged(user.id))
     return user
 
 
@@ -232,6 +237,7 @@ def revoke_api_key(session: Session, *, key_id: int, actor: User) -> ApiKey:
             object_type="api_key",
             object_id=api_key.id,
         )
+        events.emit(session, events.UserAccessChanged(api_key.user_id))
     return api_key
 
 

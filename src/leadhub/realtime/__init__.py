@@ -38,9 +38,10 @@ def init_app(app: Flask) -> SocketIO | None:
         logger=False,
         engineio_logger=False,
     )
-    socketio.on_namespace(LeadDesk(Presence(redis_url, channel)))
+    presence = Presence(redis_url, channel)
+    socketio.on_namespace(LeadDesk(presence))
     app.jinja_env.globals["realtime_enabled"] = True  # pages load the Socket.IO client
-    publish.start(socketio, db.engine, redis_url=redis_url, channel=channel)
+    publish.start(socketio, db.engine, redis_url=redis_url, channel=channel, presence=presence)
     return socketio
 
 
@@ -52,7 +53,8 @@ def init_worker(app: Flask) -> SocketIO | None:
         return None
     channel = app.config["REALTIME_CHANNEL"]
     socketio = SocketIO(message_queue=redis_url, channel=channel, async_mode="threading")
-    publish.start(socketio, db.engine, redis_url=redis_url, channel=channel)
+    presence = Presence(redis_url, channel)  # the web processes' connections, read from Redis
+    publish.start(socketio, db.engine, redis_url=redis_url, channel=channel, presence=presence)
     return socketio
 
 

@@ -50,10 +50,12 @@ def _lead_id(data: Any) -> int | None:
 
 
 class Presence:
-    """Who has which lead open, by connection.
+    """Who has which lead open, and which connections each user has.
 
-    In this process's memory, or with Redis in one hash per lead, so that viewers connected to
-    other web processes are listed too. A hash outlives a crashed process by PRESENCE_TTL at most.
+    In this process's memory, or with Redis (one hash per lead, one set per user), so that
+    connections to other web processes are known too; the publisher reads them to take a lead
+    from viewers who lost it and to end the connections of a user whose access changed. A key
+    outlives a crashed process by PRESENCE_TTL at most.
     """
 
     PRESENCE_TTL = 6 * 3600
@@ -61,6 +63,7 @@ class Presence:
     def __init__(self, redis_url: str | None = None, channel: str = "") -> None:
         self._viewers: dict[int, dict[str, str]] = {}  # used without Redis
         self._mine: dict[str, set[int]] = {}  # this process's connections: sid -> lead ids
+        self._connections: dict[int, set[str]] = {}  # used without Redis: user id -> sids
         self._lock = threading.Lock()
         self._channel = channel
         self._redis = None
@@ -71,6 +74,45 @@ class Presence:
 
     def _key(self, lead_id: int) -> str:
         return f"{self._channel}:presence:{lead_id}"
+
+    def _user_key(self, user_id: int) -> str:
+        return f"{self._channel}:connections:{user_id}"
+
+    def connected(self, sid: str, user_id: int) -> None:
+        if self._redis is None:
+            with self._lock:
+                self._connections.setdefault(user_id, set()).add(sid)
+            return
+        with self._redis.pipeline() as pipe:
+            pipe.sadd(self._user_key(user_id), sid)
+            pipe.expire(self._user_key(user_id), self.PRESENCE_TTL)
+            pipe.execute()
+
+    def disconnected(self, sid: str, user_id: int) -> None:
+        if self._redis is None:
+            with self._lock:
+                sids = self._connections.get(user_id, set())
+                sids.discard(sid)
+                if not sids:
+                    self._connections.pop(user_id, None)
+            return
+        self._redis.srem(self._user_key(user_id), sid)
+
+    def connections_of(self, user_id: int) -> list[str]:
+        """Every connection of one user, in any process."""
+        if self._redis is None:
+            with self._lock:
+                return sorted(self._connections.get(user_id, set()))
+        return sorted(sid.decode() for sid in self._redis.smembers(self._user_key(user_id)))
+
+    def viewers_of(self, lead_id: int) -> dict[str, int]:
+        """The connections that have one lead open, and their users' ids."""
+        if self._redis is not None:
+            raw = {sid.decode(): v for sid, v in self._redis.hgetall(self._key(lead_id)).items()}
+        else:
+            with self._lock:
+                raw = dict(self._viewers.get(lead_id, {}))
+        return {sid: json.loads(viewer)["id"] for sid, viewer in raw.items()}
 
     def add(self, lead_id: int, sid: str, user: User) -> list[dict[str, Any]]:
         viewer = json.dumps({"id": user.id, "name": user.name})
@@ -85,11 +127,17 @@ class Presence:
                 pipe.execute()
         return self._list(lead_id)
 
-    def remove(self, lead_id: int, sid: str) -> list[dict[str, Any]] | None:
-        """The viewers left, or None if `sid` was not viewing the lead."""
+    def remove(
+        self, lead_id: int, sid: str, *, anywhere: bool = False
+    ) -> list[dict[str, Any]] | None:
+        """The viewers left, or None if `sid` was not viewing the lead.
+
+        `anywhere`: `sid` may be another process's connection (the publisher removing a viewer
+        who lost the lead); it is forgotten wherever it is kept.
+        """
         with self._lock:
             leads = self._mine.get(sid, set())
-            if lead_id not in leads:
+            if lead_id not in leads and not anywhere:
                 return None
             leads.discard(lead_id)
             if not leads:
@@ -131,6 +179,7 @@ class LeadDesk(Namespace):
         session[_USER_KEY] = user.id
         for room in rooms.for_user(user):
             join_room(room)
+        self.presence.connected(request.sid, user.id)  # type: ignore[attr-defined]
         stats_room = rooms.stats_room_for_user(user)
         stats = publish.room_stats(db.session, stats_room) if stats_room else None
         emit("ready", {"user_id": user.id, "stats": stats})
@@ -140,6 +189,9 @@ class LeadDesk(Namespace):
         sid = request.sid  # type: ignore[attr-defined]
         for lead_id in self.presence.leads_of(sid):
             self._left(lead_id, sid)
+        user_id = session.get(_USER_KEY)
+        if user_id is not None:
+            self.presence.disconnected(sid, user_id)
 
     def on_join_lead(self, data: Any) -> None:
         from leadhub.leads import service as leads

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -22,8 +22,12 @@ from sqlalchemy.orm import Session
 from leadhub import events
 from leadhub.audit.service import jsonable
 from leadhub.auth.models import Role, User
+from leadhub.errors import NotFound
 from leadhub.leads.models import Lead
 from leadhub.realtime import rooms
+
+if TYPE_CHECKING:
+    from leadhub.realtime.handlers import Presence
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +87,18 @@ class Publisher:
     """Turns committed domain events into Socket.IO emits, on a thread of its own."""
 
     def __init__(
-        self, socketio: Any, engine: Engine, *, redis_url: str | None = None, channel: str = ""
+        self,
+        socketio: Any,
+        engine: Engine,
+        *,
+        redis_url: str | None = None,
+        channel: str = "",
+        presence: Presence | None = None,
     ) -> None:
         self.socketio = socketio
         self.engine = engine
         self.channel = channel
+        self.presence = presence
         self._redis = None
         if redis_url:
             import redis
@@ -139,6 +150,9 @@ class Publisher:
         return max(0.0, min(self._dirty.values()) - time.monotonic())
 
     def _handle(self, domain_event: Any) -> None:
+        if isinstance(domain_event, events.UserAccessChanged):
+            self._access_changed(domain_event.user_id)
+            return
         with Session(self.engine) as session:
             lead = session.get(Lead, domain_event.lead_id)
             if lead is None:
@@ -155,7 +169,52 @@ class Publisher:
                     "actor": {"id": actor.id, "name": actor.name} if actor else None,
                 }
                 self.emit("lead_updated", payload, [*targets, rooms.lead_room(lead.id)])
+                if "assignee_id" in domain_event.changes:
+                    self._out_of_scope(session, lead, targets)
             self._mark_dirty(rooms.stats_rooms_for_distributor(session, lead.distributor_id))
+
+    def _out_of_scope(self, session: Session, lead: Lead, targets: list[str]) -> None:
+        """Tell agents who lost a lead, and take its page's room from viewers who may not see it."""
+        from leadhub.leads import service as leads
+
+        removed = {"lead_id": lead.id}
+        lost = rooms.lost_by_agents(session, lead, targets)
+        if lost:
+            self.emit("lead_removed", removed, lost)
+        if self.presence is None:
+            return
+        gone = []
+        for sid, user_id in self.presence.viewers_of(lead.id).items():
+            user = session.get(User, user_id)
+            try:
+                if user is not None and user.active:
+                    leads.get_visible(session, lead_id=lead.id, user=user, include_deleted=True)
+                    continue
+            except NotFound:
+                pass
+            self.socketio.server.leave_room(
+                sid, rooms.lead_room(lead.id), namespace=rooms.NAMESPACE
+            )
+            self.socketio.emit("lead_removed", removed, to=sid, namespace=rooms.NAMESPACE)
+            gone.append(sid)
+        for sid in gone:
+            viewers = self.presence.remove(lead.id, sid, anywhere=True)
+            emit_to_lead(
+                self.socketio, lead.id, "presence", {"lead_id": lead.id, "viewers": viewers}
+            )
+
+    def _access_changed(self, user_id: int) -> None:
+        """A user's rooms no longer match their access: their pages are told, then disconnected.
+
+        The pages reload (and connect again with the rooms of the user as they are now, or are
+        refused); a client that ignored the message is disconnected anyway, in every process.
+        """
+        self.emit("access_changed", {}, [rooms.user_room(user_id)])
+        if self.presence is None:
+            return
+        for sid in self.presence.connections_of(user_id):
+            self.socketio.server.disconnect(sid, namespace=rooms.NAMESPACE)
+            self.presence.disconnected(sid, user_id)
 
     def _mark_dirty(self, names: list[str]) -> None:
         now = time.monotonic()
@@ -205,16 +264,24 @@ def _on_event(domain_event: Any) -> None:
 
 
 def start(
-    socketio: Any, engine: Engine, *, redis_url: str | None = None, channel: str = ""
+    socketio: Any,
+    engine: Engine,
+    *,
+    redis_url: str | None = None,
+    channel: str = "",
+    presence: Presence | None = None,
 ) -> Publisher:
     """Publish this process's committed lead events through `socketio` from now on."""
     global _publisher
     with _lock:
         if _publisher is not None:
             _publisher.stop(drain=False)
-        _publisher = Publisher(socketio, engine, redis_url=redis_url, channel=channel)
+        _publisher = Publisher(
+            socketio, engine, redis_url=redis_url, channel=channel, presence=presence
+        )
         events.subscribe(events.LeadCreated, _on_event)
         events.subscribe(events.LeadUpdated, _on_event)
+        events.subscribe(events.UserAccessChanged, _on_event)
         return _publisher
 
 

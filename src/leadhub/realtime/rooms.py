@@ -77,11 +77,28 @@ def pool_open(session: Session, distributor_id: int) -> bool:
     return bool(allowed)
 
 
-def stats_rooms_for_distributor(session: Session, distributor_id: int) -> list[str]:
-    """Rooms whose counts a change to one of this distributor's leads may move."""
+def agent_rooms(session: Session, distributor_id: int) -> list[str]:
+    """The user rooms of a distributor's active agents."""
     agents = session.scalars(
         select(User.id).where(
             User.distributor_id == distributor_id, User.role == Role.AGENT, User.active.is_(True)
         )
     )
-    return [CLINIC, distributor_room(distributor_id), *(user_room(a) for a in agents)]
+    return [user_room(agent) for agent in agents]
+
+
+def stats_rooms_for_distributor(session: Session, distributor_id: int) -> list[str]:
+    """Rooms whose counts a change to one of this distributor's leads may move."""
+    return [CLINIC, distributor_room(distributor_id), *agent_rooms(session, distributor_id)]
+
+
+def lost_by_agents(session: Session, lead: Lead, now_in: list[str]) -> list[str]:
+    """After a lead's assignee changed: rooms of agents who may no longer see it.
+
+    Agents see their own leads and, when the pool is open, the unassigned ones; an agent whose
+    room is not among the lead's rooms now may have had it (the previous assignee, or everyone
+    when it left the pool). Those who never had it ignore the message.
+    """
+    if pool_room(lead.distributor_id) in now_in:
+        return []
+    return [room for room in agent_rooms(session, lead.distributor_id) if room not in now_in]

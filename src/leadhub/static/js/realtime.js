@@ -124,6 +124,14 @@
       fresh.add(row.id);
       showCounter();
     });
+    socket.on("lead_removed", (gone) => {
+      // Given to someone else: no longer this user's to see or work.
+      const row = table.querySelector('tbody tr[data-lead-id="' + gone.lead_id + '"]');
+      if (row) row.remove();
+      fresh.delete(gone.lead_id);
+      pending.delete(gone.lead_id);
+      showCounter();
+    });
     socket.on("lead_updated", (change) => {
       if (!table.querySelector('tbody tr[data-lead-id="' + change.lead_id + '"]')) return;
       pending.add(change.lead_id);
@@ -158,6 +166,11 @@
       const others = update.viewers.filter((viewer) => viewer.id !== me).map((v) => v.name);
       presence.querySelector("[data-names]").textContent = others.join(", ");
       presence.classList.toggle("d-none", others.length === 0);
+    });
+    socket.on("lead_removed", (gone) => {
+      if (gone.lead_id !== leadId) return;
+      warn(live.dataset.removed, null);
+      document.documentElement.dataset.leadRemoved = "true"; // for styles and tests
     });
     socket.on("lead_updated", (change) => {
       if (change.lead_id !== leadId || change.version <= latest) return;
@@ -196,6 +209,9 @@
     const stats = document.querySelector("[data-live-stats]");
     if (!table && !live && !stats) return;
     const socket = window.io(NAMESPACE, { withCredentials: true });
+    // The user's role, distributor or activation changed: the server ends this connection, and
+    // the page is drawn again for the user as they are now (or sent to sign in).
+    socket.on("access_changed", () => window.location.reload());
     if (!table && !live) {
       // A dashboard: its own script refetches its numbers when the counts in scope change.
       const changed = () => document.dispatchEvent(new CustomEvent("leadhub:stats-updated"));

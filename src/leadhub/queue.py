@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 from typing import Any
 
@@ -50,6 +51,62 @@ def configure(config: dict[str, Any]) -> None:
         huey.immediate = False
     else:
         huey.storage = huey.create_storage()
+
+
+class _Handoff:
+    """Enqueues from a thread of its own, so a caller never waits on the queue's storage.
+
+    For work whose input is already durable (an inbox row) and which a periodic job finds
+    again if this process dies before the message is pushed: the webhook acknowledges Meta
+    after its commit alone, and a Redis or SQLite round trip per delivery leaves its path.
+    """
+
+    def __init__(self) -> None:
+        self._items: queue.Queue[tuple[Any, tuple[Any, ...]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, task: Any, args: tuple[Any, ...]) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="queue-handoff", daemon=True
+                    )
+                    self._thread.start()
+        self._items.put((task, args))
+
+    def _run(self) -> None:
+        while True:
+            task, args = self._items.get()
+            try:
+                task(*args)
+            except Exception:  # the row stays pending; the periodic reconcile enqueues it
+                log.exception("could not enqueue %s%r; a periodic job will", task.name, args)
+            finally:
+                self._items.task_done()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything handed over is pushed; False if `timeout` passed first."""
+        done = self._items.all_tasks_done
+        with done:
+            return done.wait_for(lambda: not self._items.unfinished_tasks, timeout)
+
+
+_handoff = _Handoff()
+
+
+def enqueue_soon(task: Any, *args: Any) -> None:
+    """Enqueue `task(*args)` without waiting; in immediate mode (tests) it runs now."""
+    if huey.immediate:
+        task(*args)
+    else:
+        _handoff.put(task, args)
+
+
+def flush_enqueued(timeout: float = 10.0) -> bool:
+    """Wait until every enqueue_soon() so far reached the queue (a process about to stop)."""
+    return _handoff.flush(timeout)
 
 
 class EmbeddedConsumer(Consumer):

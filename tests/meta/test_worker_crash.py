@@ -171,6 +171,7 @@ def deliver(site: Site, leads: list[Any]) -> None:
             },
         )
         assert response.status_code == 200 and response.json == {"received": 1, "queued": 1}
+    assert queue.flush_enqueued()  # the endpoint hands its jobs to the queue in the background
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(site):

@@ -14,6 +14,7 @@ from leadhub.auth.permissions import public
 from leadhub.errors import N_, Forbidden, InvalidInput
 from leadhub.extensions import db
 from leadhub.meta import jobs, service
+from leadhub.queue import enqueue_soon
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def deliver() -> Any:
     queued = service.record_changes(db.session, changes)
     db.session.commit()
     for event_id in queued:
-        jobs.process_event(event_id)
+        enqueue_soon(jobs.process_event, event_id)
     return {"received": len(changes), "queued": len(queued)}
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -148,41 +148,62 @@ def connection_for_page(session: Session, page_id: str | None) -> PageConnection
     return session.scalar(select(PageConnection).where(PageConnection.page_id == page_id))
 
 
+def _inbox_insert(dialect: str) -> Any:
+    """INSERT one change into the inbox, pending if its Page is connected, else an orphan.
+
+    Built once per dialect, so the ack path never compiles SQL; the Page is looked up inside
+    the same statement (no round trip of its own), and a leadgen id seen before is skipped.
+    """
+    statement = _INBOX_INSERTS.get(dialect)
+    if statement is None:
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        connected = (
+            select(PageConnection.id)
+            .where(PageConnection.page_id == bindparam("connection_page_id"))
+            .exists()
+        )
+        status_type = WebhookEvent.__table__.c.status.type
+        statement = _INBOX_INSERTS[dialect] = (
+            insert_fn(WebhookEvent.__table__)  # Core, not the ORM's bulk insert: the ack path
+            .values(
+                status=case(
+                    (connected, literal(InboxStatus.PENDING, status_type)),
+                    else_=literal(InboxStatus.ORPHAN, status_type),
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=["leadgen_id"])
+            .returning(WebhookEvent.id, WebhookEvent.status)
+        )
+    return statement
+
+
+_INBOX_INSERTS: dict[str, Any] = {}
+
+
 def record_changes(
     session: Session, changes: list[dict[str, Any]], *, source: InboxSource = InboxSource.WEBHOOK
 ) -> list[int]:
     """Put changes in the inbox once each (unique on leadgen_id); the ids of new pending rows."""
     if not changes:
         return []
-    pages = {c["page_id"] for c in changes if c["page_id"]}
-    connected = set(
-        session.scalars(select(PageConnection.page_id).where(PageConnection.page_id.in_(pages)))
-    )
-    insert_fn = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
     now = utcnow()
     rows = [
         {
             "leadgen_id": c["leadgen_id"],
             "page_id": c["page_id"],
+            "connection_page_id": c["page_id"],
             "form_id": c["form_id"],
             "ad_id": c["ad_id"],
             "source": source,
             "change": c,
             "received_at": now,
             "attempts": 0,
-            "status": InboxStatus.PENDING if c["page_id"] in connected else InboxStatus.ORPHAN,
         }
         for c in changes
     ]
-    stmt = (
-        insert_fn(WebhookEvent.__table__)  # Core, not the ORM's bulk insert: this is the ack path
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["leadgen_id"])
-        .returning(WebhookEvent.id, WebhookEvent.status)
-    )
-    return [row.id for row in session.execute(stmt) if row.status is InboxStatus.PENDING]
+    statement = _inbox_insert(session.get_bind().dialect.name)
+    result = session.execute(statement, rows[0] if len(rows) == 1 else rows)
+    return [row.id for row in result if row.status is InboxStatus.PENDING]
 
 
 def graph_client(session: Session, config: Mapping[str, Any]) -> Any:

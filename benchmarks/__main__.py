@@ -14,7 +14,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarks import databases, export, meta, meta_site, report, scenarios, scoring
+from benchmarks import (
+    databases,
+    export,
+    meta,
+    meta_site,
+    realtime,
+    report,
+    scenarios,
+    scoring,
+)
 from benchmarks.databases import Target
 from benchmarks.load import describe, load, loaded_size
 from leadhub.migrate import upgrade
@@ -45,7 +54,15 @@ and LeadHub run as production runs it (`leadhub serve` and `leadhub worker` proc
   backfill 100,000 leads       `leadhub meta backfill` as a process     >= 1,000 leads/s, < 300 MB
   webhook -> lead in API       300 simulated leads at 10/s, API read every 20 ms    p95 < 1 s
 
---only meta runs just the Meta intake (no data set is loaded); --only desk all but it.
+With the SQLite run, the real-time fan-out (issue 7) against `leadhub serve` as a newcomer
+runs it (embedded default, a fresh database of its own):
+
+  idle connections             500 Socket.IO clients connected        < 200 MB more in the server
+  fan-out                      a lead made through the API reaches all 500    p95 < 500 ms
+  stats burst                  100 leads: stats_updated per room               <= 2 a second
+
+--only meta runs just the Meta intake (no data set is loaded); --only realtime just the
+fan-out; --only desk all but those two.
 
 Results go to the terminal and to benchmarks/results/latest.json and latest.md. The exit code
 is 0 even when a target is missed: this is a report, and misses are listed in red at the end.
@@ -99,9 +116,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("desk", "meta"),
-        help="run only the scenarios on the loaded data set (desk, export, scoring) or only "
-        "the Meta intake's (issue 3, no data set loaded)",
+        choices=("desk", "meta", "realtime"),
+        help="run only the scenarios on the loaded data set (desk, export, scoring), only "
+        "the Meta intake's (issue 3, no data set loaded) or only the real-time fan-out "
+        "(issue 7: `leadhub serve` on SQLite with 500 Socket.IO clients)",
     )
     parser.add_argument(
         "--backfill-leads",
@@ -203,13 +221,17 @@ def main(argv: list[str] | None = None) -> int:
         databases.target(n, sqlite_path=args.sqlite_path, postgresql_url=args.postgresql_url)
         for n in names
     ]
-    desk, with_meta = args.only != "meta", args.only != "desk" and not args.load_only
+    desk = args.only not in ("meta", "realtime")
+    with_meta = args.only in (None, "meta") and not args.load_only
+    with_realtime = args.only in (None, "realtime") and not args.load_only
     runs: dict[str, dict[str, Any]] = {}
 
     def log(message: str) -> None:
         console.print(f"  {message}", style="dim")
 
     for t in targets:
+        if not desk and not with_meta and t.name != "sqlite":
+            continue  # --only realtime: one SQLite server of its own
         rows: list[dict[str, Any]] = []
         before = [round(x, 2) for x in os.getloadavg()]
         if desk:
@@ -221,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(export.run(t, log=log))
             results += scoring.run_all(t, iterations=args.iterations, log=log)
             rows += [report.as_row(r) for r in results]
+        if with_realtime and t.name == "sqlite":  # the embedded default a newcomer runs
+            console.rule("real-time fan-out (`leadhub serve`, SQLite)")
+            rows += realtime.run()
         if with_meta:
             console.rule(f"{t.name}: Meta intake")
             rows += meta.run_all(
@@ -233,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         # With --only meta the desk's PostgreSQL database may not exist; the Meta one does.
         runs[t.name] = {
-            "version": _version(t if desk else meta_site.meta_target(t, databases.DATA)),
+            "version": (
+                _version(t if desk else meta_site.meta_target(t, databases.DATA))
+                if desk or with_meta
+                else "leadhub serve on SQLite"
+            ),
             # Other work on the machine shows here; our own run adds about 1.
             "load_average_during": {
                 "before": before,

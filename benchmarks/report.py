@@ -169,7 +169,7 @@ def _meta_cells(row: dict[str, Any]) -> list[str]:
 def _print_meta(
     name: str, run: dict[str, Any], rows: list[dict[str, Any]], console: Console
 ) -> None:
-    table = Table(title=f"{name} — Meta intake ({run.get('version', '')})")
+    table = Table(title=f"{name} — Meta intake and real time ({run.get('version', '')})")
     for column in META_COLUMNS:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in rows:

@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup run demo test bench lint fmt clean translations browser
 
-setup: $(STAMP)/python $(STAMP)/npm $(STAMP)/translations
+setup: $(STAMP)/python $(STAMP)/npm $(STAMP)/translations $(STAMP)/fonts
 	$(BIN)/leadhub db upgrade
 
 $(STAMP)/python: pyproject.toml
@@ -18,6 +18,12 @@ $(STAMP)/python: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# DejaVu Sans (Turkish and Arabic) for the PDF reports (leadhub/pdf.py), from Debian.
+$(STAMP)/fonts:
+	@mkdir -p $(STAMP)
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; }
 	@touch $@
 
 $(STAMP)/npm: package.json package-lock.json scripts/vendor.sh

@@ -15,10 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from benchmarks import (
+    analytics,
+    assignment,
+    bulk,
     databases,
     export,
     meta,
     meta_site,
+    notifications,
     realtime,
     report,
     scenarios,
@@ -41,6 +45,10 @@ a manager (one distributor) and an agent:
   lead page, 50 interactions   /leads/<id> with its timeline                    p95 < 30 ms
   API list, first page         /api/v1/leads (report only)
   export to CSV (issue 5)      every lead, streamed, own process: < 30 s per million, < 200 MB
+  bulk (issue 5)               status change and round-robin assignment of 100,000 leads,
+                               each undone after: < 10 s (PostgreSQL), < 20 s (SQLite)
+  analytics (issue 8)          each panel's API, 3 interactions a lead: p95 < 300 ms
+                               (PostgreSQL), < 1 s (SQLite); a monthly PDF report < 3 s
   scoring one lead, dashboard  engine p95 < 1 ms; /api/v1/scoring/summary p95 < 200 ms
   full rescore (issue 4)       every lead in batches: 60 s (PostgreSQL), 120 s (SQLite) per
                                million, < 300 MB; it rewrites the scores, so it runs last
@@ -53,6 +61,10 @@ and LeadHub run as production runs it (`leadhub serve` and `leadhub worker` proc
   webhook throughput           flat out beside a bare Flask app, same server      >= 50% of it
   backfill 100,000 leads       `leadhub meta backfill` as a process     >= 1,000 leads/s, < 300 MB
   webhook -> lead in API       300 simulated leads at 10/s, API read every 20 ms    p95 < 1 s
+  round robin (issue 5)        50 threads create 1,000 leads at once (a database of its own):
+                               the per-agent spread differs by at most 1
+  notifications (issue 6)      bursts of 1,000 webhook leads with the notification subscribers
+                               off and on, in turns: ack p95 within 10%; all queued within 5 s
 
 With the SQLite run, the real-time fan-out (issue 7) against `leadhub serve` as a newcomer
 runs it (embedded default, a fresh database of its own):
@@ -241,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         if desk and not args.load_only:
             results = scenarios.run_all(t.url, seed=args.seed, iterations=args.iterations, log=log)
             results.append(export.run(t, log=log))
+            results += bulk.run_all(t, bulk=min(bulk.BULK, args.size // 2), log=log)
+            results += analytics.run_all(t, iterations=args.iterations, log=log)
             results += scoring.run_all(t, iterations=args.iterations, log=log)
             rows += [report.as_row(r) for r in results]
         if with_realtime and t.name == "sqlite":  # the embedded default a newcomer runs
@@ -255,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
                 webhook_seconds=args.webhook_seconds,
                 redis_url=args.redis_url,
                 log=log,
+            )
+            rows += assignment.run_all(t.name, log=log)
+            rows += notifications.run_all(
+                t, size=notifications.BURST, seed=args.seed, rounds=2, log=log
             )
         # With --only meta the desk's PostgreSQL database may not exist; the Meta one does.
         runs[t.name] = {

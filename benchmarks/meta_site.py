@@ -3,7 +3,8 @@
 The simulator (LeadHub's own, `leadhub.simulator`) serves the Graph API on a free port from a
 thread of this process. LeadHub runs as the real commands would run it in production, in
 subprocesses that share `Site.env`: the same database, Redis for the job queue, the Meta app's
-id and secret, and secrets given in the environment (LEADHUB_ENV=production).
+id and secret, and secrets given in the environment (LEADHUB_ENV=production on
+PostgreSQL; production refuses SQLite, so there the embedded default's settings run).
 """
 
 from __future__ import annotations
@@ -317,7 +318,8 @@ def open_site(
             {
                 "DATABASE_URL": target.url,
                 "REDIS_URL": redis_url,
-                "LEADHUB_ENV": "production",
+                # Production refuses SQLite: there the embedded default is what runs.
+                "LEADHUB_ENV": "production" if t.name == "postgresql" else "development",
                 "LEADHUB_INSTANCE_PATH": str(folder / "instance"),
                 **secret_settings,
                 **meta_settings,

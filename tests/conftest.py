@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from leadhub import crypto
 from leadhub.app import create_app
 from leadhub.auth import service as accounts
 from leadhub.auth.models import Role, User
 from leadhub.db import Base, db
 from leadhub.extensions import limiter
 from leadhub.migrate import upgrade
+from leadhub.privacy import anonymise
 from leadhub.queue import huey
 from tests.factories import PASSWORD, DistributorFactory, LeadFactory, UserFactory
 
@@ -70,6 +72,10 @@ def db_session(app: Any) -> Iterator[Any]:
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
     limiter.reset()
     huey.immediate = True  # jobs run in the test; a command's own app may have switched it off
+    # Keys are process-wide: a test that built an app of its own (a command, another key) may
+    # have changed them; every test starts with the session app's.
+    crypto.configure(app.config["LEADHUB_ENCRYPTION_KEY"])
+    anonymise.configure(app.config["LEADHUB_ENCRYPTION_KEY"])
     # No app context is held here: each request gets its own, so `g` never leaks between them.
     yield db.session
     db.session.remove()

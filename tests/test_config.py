@@ -39,7 +39,13 @@ def test_production_needs_its_secrets(tmp_path, monkeypatch):
     with pytest.raises(config.ConfigError, match="SECRET_KEY"):
         config.load({"LEADHUB_ENV": "production"})
     settings = config.load(
-        {"LEADHUB_ENV": "production", "SECRET_KEY": "k" * 50, "LEADHUB_ENCRYPTION_KEY": "e" * 44}
+        {
+            "LEADHUB_ENV": "production",
+            "SECRET_KEY": "k" * 50,
+            "LEADHUB_ENCRYPTION_KEY": "e" * 44,
+            "DATABASE_URL": "postgresql+psycopg://db/leadhub",
+            "REDIS_URL": "redis://redis:6379/0",
+        }
     )
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert not (tmp_path / "secrets.json").exists()

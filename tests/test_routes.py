@@ -24,7 +24,16 @@ def test_public_routes_are_only_the_expected_ones(app):
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "access_rule", None) == "public"
     }
-    assert public == {"/login", "/language", "/healthz", "/readyz", "/api/v1/meta/webhook"}
+    assert public == {
+        "/login",
+        "/language",
+        "/healthz",
+        "/readyz",
+        "/metrics",  # a Bearer METRICS_TOKEN, or from this machine only (leadhub.metrics)
+        "/api/v1/meta/webhook",
+        # a signed, single-purpose link from the footer of an email (leadhub.notifications)
+        "/notifications/unsubscribe/<token>",
+    }
 
 
 def test_signed_out_pages_redirect_to_login_and_api_answers_401(app, client):

@@ -18,11 +18,16 @@ def test_templates_have_no_inline_script_or_style(app):
     import pathlib
     import re
 
-    for path in pathlib.Path(app.template_folder).rglob("*.html"):
+    root = pathlib.Path(app.template_folder)
+    # Documents that leave LeadHub (emails, the HTML report downloaded as an attachment) carry
+    # their styles inline: mail clients and a file opened from disk load no stylesheet.
+    standalone = (root / "notifications" / "email", root / "analytics" / "report.html")
+    for path in root.rglob("*.html"):
         text = path.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
-        assert " style=" not in text and "<style" not in text, path
         assert not re.search(r"\son[a-z]+=", text), path
+        if not any(path == s or s in path.parents for s in standalone):
+            assert " style=" not in text and "<style" not in text, path
 
 
 def test_a_crash_shows_a_reference_not_a_traceback(app, client, login_as, monkeypatch):

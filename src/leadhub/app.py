@@ -34,6 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         template_folder=str(PACKAGE / "templates"),
     )
     app.config.update(values)
+    from leadhub.ops.limits import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # ids past 32 bits: 404, not overflow
     app.config.setdefault("RATELIMIT_STORAGE_URI", values["REDIS_URL"] or "memory://")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE / "translations")
     app.config["SPEC_FORMAT"] = "json"
@@ -46,6 +49,17 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     from leadhub import realtime
 
     realtime.init_app(app)
+    from leadhub import notifications
+
+    notifications.init_app(app)
+    from leadhub import metrics
+
+    metrics.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):  # behind nginx: the client's address and scheme
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 
@@ -74,6 +88,10 @@ def configure_logging(app: APIFlask) -> None:
         logger.propagate = app.config.get(
             "TESTING", False
         )  # pytest's caplog reads propagated records
+    if app.config.get("LOG_FORMAT") == "json":  # production: one JSON object a line
+        from leadhub.ops.logs import use_json
+
+        use_json(logger)
 
 
 def register_extensions(app: APIFlask) -> None:
@@ -97,8 +115,14 @@ def register_extensions(app: APIFlask) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
+    from leadhub.analytics import api as analytics_api
+    from leadhub.analytics import views as analytics_views
+    from leadhub.assignment import api as assignment_api
+    from leadhub.assignment import views as assignment_views
     from leadhub.auth import api as auth_api
     from leadhub.auth import views as auth_views
+    from leadhub.bulk import api as bulk_api
+    from leadhub.bulk import views as bulk_views
     from leadhub.distributors import api as distributors_api
     from leadhub.distributors import views as distributors_views
     from leadhub.health import views as health_views
@@ -107,6 +131,10 @@ def register_blueprints(app: APIFlask) -> None:
     from leadhub.leads import views as leads_views
     from leadhub.meta import api as meta_api
     from leadhub.meta import views as meta_views
+    from leadhub.notifications import api as notifications_api
+    from leadhub.notifications import views as notifications_views
+    from leadhub.privacy import api as privacy_api
+    from leadhub.privacy import views as privacy_views
     from leadhub.scoring import api as scoring_api
     from leadhub.scoring import views as scoring_views
 
@@ -115,17 +143,27 @@ def register_blueprints(app: APIFlask) -> None:
         auth_views.bp,
         distributors_views.bp,
         leads_views.bp,
+        bulk_views.bp,
         meta_views.bp,
+        notifications_views.bp,
         scoring_views.bp,
+        analytics_views.bp,
+        privacy_views.bp,
         interactions_views.bp,
+        assignment_views.bp,
     ):
         app.register_blueprint(blueprint)
     for api_blueprint in (
         auth_api.bp,
         distributors_api.bp,
         leads_api.bp,
+        bulk_api.bp,
         meta_api.bp,
+        notifications_api.bp,
         scoring_api.bp,
+        analytics_api.bp,
+        privacy_api.bp,
+        assignment_api.bp,
     ):
         csrf.exempt(api_blueprint)
         app.register_blueprint(api_blueprint, url_prefix="/api/v1")

@@ -347,13 +347,107 @@ def _register_simulator() -> None:
 _register_simulator()
 
 
+@main.command(
+    help="Check this installation: database, migrations, queue, Redis, SMTP, Meta app and "
+    "Pages, webhooks, failed deliveries, secrets, clock, disk. Exits with 1 when a check fails."
+)
+def doctor() -> None:
+    from leadhub.ops import doctor as checks
+
+    app = _app()
+    from leadhub.extensions import db as database
+
+    failures = 0
+    with app.app_context():
+        for check in checks.run(database.session, app.config):
+            click.echo(f"{check.label}  {check.name}: {check.detail}")
+            if not check.ok:
+                failures += 1
+                click.echo(f"      fix: {check.fix}")
+        database.session.remove()
+    if failures:
+        click.echo(f"{failures} check(s) failed.")
+        sys.exit(1)
+    click.echo("All checks passed.")
+
+
+@main.command(
+    help="Write the API reference (Markdown) from the OpenAPI document; run it after changing "
+    "an API route or schema."
+)
+@click.option(
+    "--output",
+    default="docs/api-reference.md",
+    show_default=True,
+    type=click.Path(dir_okay=False, writable=True),
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also save the JSON.")
+def openapi(output: str, json_path: str | None) -> None:
+    import json
+    from pathlib import Path
+
+    from leadhub.ops import api_reference
+
+    try:
+        spec = api_reference.current_spec()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    Path(output).write_text(api_reference.render(spec), encoding="utf-8")
+    if json_path:
+        Path(json_path).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    operations = sum(len(item) for item in spec.get("paths", {}).values())
+    click.echo(f"Wrote {output}: {operations} operations.")
+
+
+@main.command(
+    "rotate-key",
+    help="Re-encrypt the stored secrets (Page tokens, the Meta app secret) with the first key of "
+    "LEADHUB_ENCRYPTION_KEY. Set it to NEW,OLD and restart first; afterwards to NEW alone.",
+)
+def rotate_key() -> None:
+    from leadhub.extensions import db as database
+    from leadhub.ops import rotate
+
+    app = _app()
+    with app.app_context():
+        session = database.session()
+        try:
+            report = rotate.rotate_all(
+                session,
+                progress=lambda done: click.echo(
+                    f"{done.table}.{done.column}: {done.values} re-encrypted"
+                ),
+            )
+        except ValueError as exc:
+            session.rollback()
+            raise click.ClickException(
+                f"{exc}. Put the key they were written with after the new one: "
+                "LEADHUB_ENCRYPTION_KEY=NEW,OLD"
+            ) from exc
+        finally:
+            database.session.remove()
+    total = sum(done.values for done in report)
+    click.echo(
+        f"{total} secrets now use the first key. Set LEADHUB_ENCRYPTION_KEY to that key alone "
+        "and restart every process."
+    )
+
+
 def _register_scoring() -> None:
     from leadhub.scoring.cli import scoring
 
     main.add_command(scoring)
 
 
+def _register_analytics() -> None:
+    from leadhub.analytics.cli import analytics, report
+
+    main.add_command(report)
+    main.add_command(analytics)
+
+
 _register_scoring()
+_register_analytics()
 
 if __name__ == "__main__":
     main()

@@ -43,6 +43,38 @@ def _development_secrets(folder: Path) -> dict[str, str]:
     return generated
 
 
+DEFAULT_API_RATE_LIMIT = "1000 per hour"
+# Values seen in examples and tutorials; a production secret is never one of them.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "dev", "development", "test"})
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def production_problems(settings: dict[str, Any], folder: Path) -> list[str]:
+    """What a production start still needs, each with the setting that fixes it."""
+    problems: list[str] = []
+    generated_path = folder / "secrets.json"
+    generated = json.loads(generated_path.read_text()) if generated_path.exists() else {}
+    for name in SECRET_SETTINGS:
+        value = settings[name]
+        if value.lower() in PLACEHOLDER_SECRETS or value == generated.get(name):
+            problems.append(
+                f"{name} is a development value; set a fresh one "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))' for SECRET_KEY, "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())' for LEADHUB_ENCRYPTION_KEY)"
+            )
+    if len(settings["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters")
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        problems.append(
+            "DATABASE_URL points at SQLite; set DATABASE_URL=postgresql+psycopg://USER:PASSWORD"
+            "@HOST/DBNAME"
+        )
+    if not settings["REDIS_URL"]:
+        problems.append("REDIS_URL is not set; set REDIS_URL=redis://HOST:6379/0")
+    return problems
+
+
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment; production refuses unsafe defaults."""
     env = dict(os.environ if environ is None else environ)
@@ -63,6 +95,9 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "META_RECONCILE_AFTER": int(env.get("META_RECONCILE_AFTER") or DEFAULT_RECONCILE_AFTER),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM") or "LeadHub <leadhub@localhost>",
+        # Lead events make notifications unless switched off (LEADHUB_NOTIFICATIONS=0).
+        "NOTIFICATIONS": (env.get("LEADHUB_NOTIFICATIONS") or "1").lower()
+        not in ("0", "false", "off"),
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "PORT": int(env.get("PORT") or 5000),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
@@ -76,6 +111,12 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "LOGIN_THROTTLE": env.get("LEADHUB_LOGIN_THROTTLE") or "5 per 15 minutes",
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        # Operations (issue 9): API limit per key, /metrics token, log format.
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT,
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or ("json" if production else "text")).lower(),
+        # How many proxies (nginx) stand in front: their X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": int(env.get("LEADHUB_TRUSTED_PROXIES") or 0),
     }
     for name in SECRET_SETTINGS:
         settings[name] = env.get(name) or None
@@ -85,6 +126,9 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
             raise ConfigError(
                 "LEADHUB_ENV=production needs these set in the environment: " + ", ".join(missing)
             )
+        problems = production_problems(settings, folder)
+        if problems:
+            raise ConfigError("LEADHUB_ENV=production refuses to start: " + "; ".join(problems))
     elif missing:
         generated = _development_secrets(folder)
         for name in missing:

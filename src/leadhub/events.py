@@ -31,6 +31,17 @@ class LeadUpdated:
 
 
 @dataclass(frozen=True)
+class LeadsBulkUpdated:
+    """A bulk operation ended having changed leads: one event for all of them (not one each)."""
+
+    operation_id: int
+    distributor_ids: tuple[int, ...]
+    kind: str
+    changed: int
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True)
 class UserAccessChanged:
     """A user's role, distributor or activation changed, or one of their keys was revoked."""
 
@@ -53,6 +64,8 @@ def emit(session: Session, domain_event: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _dispatch(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy reports a released SAVEPOINT as a commit: wait for the real one
     pending = session.info.pop(_PENDING, [])
     for domain_event in pending:
         for handler in _subscribers.get(type(domain_event), []):

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from flask_babel import Babel
-from flask_limiter import Limiter
+from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
 from leadhub.db import db
+from leadhub.ops import limits
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[],
+    headers_enabled=True,
+    # API_RATE_LIMIT per API key across the whole API (leadhub.ops.limits)
+    application_limits=[
+        ApplicationLimit(
+            limits.api_rate_limit,
+            key_function=limits.api_key_identity,
+            exempt_when=limits.not_an_api_key_call,
+            scope="api-key",
+        )
+    ],
+)
 
 __all__ = ["babel", "csrf", "db", "limiter", "login_manager"]

@@ -27,6 +27,13 @@ SCHEDULE: dict[str, crontab] = {
     "meta.reconcile_inbox": crontab(minute="*"),  # inbox rows left pending for 2 minutes
     "meta.poll_forms": crontab(minute="*/5"),  # every active form, for what webhooks missed
     "scoring.refresh_freshness": crontab(minute="*/10"),  # leads past a freshness boundary
+    "notifications.send_outbox": crontab(minute="*"),  # email retries and storm digests now due
+    "notifications.speed_to_lead": crontab(minute="*"),  # new leads not contacted in time
+    "notifications.admin_alerts": crontab(minute="*/5"),  # Pages needing a token, failed deliveries
+    "notifications.daily_summaries": crontab(minute="0"),  # whoever's local summary hour it is
+    "notifications.weekly_reports": crontab(minute="0", hour="6", day_of_week="1"),  # Mondays
+    "notifications.monthly_reports": crontab(minute="0", hour="6", day="1"),
+    "privacy.retention": crontab(minute="17", hour="2"),  # idle leads past their retention
 }
 
 

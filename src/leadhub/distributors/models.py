@@ -17,3 +17,5 @@ class Distributor(Base, TimestampMixin):
     language: Mapped[str] = mapped_column(String(5), default="en")
     active: Mapped[bool] = mapped_column(default=True)
     agents_see_unassigned: Mapped[bool] = mapped_column(default=True)
+    # Anonymise leads never converted this many months after their last activity (None: off).
+    retention_months: Mapped[int | None]

@@ -12,6 +12,7 @@ class DistributorCreate(BaseModel):
     country: str | None = Field(default=None, min_length=2, max_length=2)
     language: str = "en"
     agents_see_unassigned: bool = True
+    retention_months: int | None = Field(default=None, ge=1, le=240)  # None: keep leads
 
     @field_validator("country")
     @classmethod
@@ -43,3 +44,4 @@ class DistributorRead(BaseModel):
     language: str
     active: bool
     agents_see_unassigned: bool
+    retention_months: int | None

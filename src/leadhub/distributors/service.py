@@ -12,7 +12,7 @@ from leadhub.distributors.models import Distributor
 from leadhub.distributors.schemas import DistributorCreate, DistributorUpdate
 from leadhub.errors import N_, Conflict, NotFound
 
-FIELDS = ("name", "country", "language", "active", "agents_see_unassigned")
+FIELDS = ("name", "country", "language", "active", "agents_see_unassigned", "retention_months")
 
 
 def list_visible(session: Session, *, user: User) -> list[Distributor]:

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from leadhub.auth.permissions import public
+from leadhub.errors import N_, Forbidden
 from leadhub.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -50,3 +51,14 @@ def readyz() -> Any:
         checks["redis"] = _check_redis(current_app.config["REDIS_URL"]) or "ok"
     ready = all(value == "ok" for value in checks.values())
     return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+@bp.get("/metrics")
+@public
+def prometheus_metrics() -> Any:
+    """Prometheus scrape: a Bearer METRICS_TOKEN, or from this machine when no token is set."""
+    from leadhub import metrics
+
+    if not metrics.allowed_here():
+        raise Forbidden(N_("Send the metrics token as a Bearer token, or scrape from this host."))
+    return metrics.scrape()

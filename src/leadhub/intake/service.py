@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadhub import events
+from leadhub.assignment import service as assignment
 from leadhub.audit import service as audit
 from leadhub.auth.models import CLINIC_ROLES, Role, User
 from leadhub.auth.permissions import ensure_can
@@ -22,6 +23,7 @@ from leadhub.leads import service as leads
 from leadhub.leads.models import Lead, Source
 from leadhub.leads.schemas import LeadCreate, LeadUpdate
 from leadhub.meta.models import LeadForm, PageConnection
+from leadhub.privacy import anonymise
 from leadhub.scoring import service as scoring
 
 CREATE_AUDIT_FIELDS = (
@@ -92,27 +94,32 @@ def create_manual(session: Session, *, data: LeadCreate, actor: User) -> Lead:
     )
     if lead.country:
         lead.country = lead.country.upper()
-    _store(session, lead=lead, actor=actor)
     assignee_id = data.assignee_id or (actor.id if actor.role is Role.AGENT else None)
+    # the distributor's assignment rules route the lead unless someone is named for it
+    _store(session, lead=lead, actor=actor, route=assignee_id is None)
     if assignee_id is not None or data.tags:
-        changes = LeadUpdate(version=lead.version, assignee_id=assignee_id, tags=data.tags or None)
+        named = {"assignee_id": assignee_id} if assignee_id is not None else {}
+        changes = LeadUpdate(version=lead.version, tags=data.tags or None, **named)
         leads.update(session, lead=lead, data=changes, actor=actor)
     return lead
 
 
-def _store(session: Session, *, lead: Lead, actor: User | None) -> None:
+def _store(session: Session, *, lead: Lead, actor: User | None, route: bool = True) -> None:
     """Insert a new lead, audit it, and tell the rest of LeadHub once the transaction commits."""
-    _store_many(session, leads=[lead], actor=actor)
+    _store_many(session, leads=[lead], actor=actor, route=route)
     _announce(session, [lead])
 
 
-def _store_many(session: Session, *, leads: list[Lead], actor: User | None) -> None:
+def _store_many(
+    session: Session, *, leads: list[Lead], actor: User | None, route: bool = True
+) -> None:
     """Score and insert new leads in one flush, then audit them; every new lead passes here.
 
     The caller announces them (_announce) once they can no longer be rolled back by a savepoint.
     """
     for lead in leads:
         scoring.score_lead(session, lead=lead, actor=actor)
+    routed = assignment.route(session, leads_in=leads) if route else []
     session.add_all(leads)
     session.flush()
     for lead in leads:
@@ -124,6 +131,7 @@ def _store_many(session: Session, *, leads: list[Lead], actor: User | None) -> N
             object_id=lead.id,
             after=audit.snapshot(lead, CREATE_AUDIT_FIELDS),
         )
+    assignment.record(session, routed)
 
 
 def _announce(session: Session, leads: list[Lead]) -> None:
@@ -242,6 +250,8 @@ def _store_meta(
 ) -> dict[str, tuple[Lead, bool]]:
     """Known leads as they are; new ones linked to the first lead of the same person, stored."""
     known = _known(session, {p.meta_lead_id for p in leads})
+    # an erased person stays erased: their Meta ids answer with the anonymous rows (one lookup)
+    known |= anonymise.erased_leads(session, {p.meta_lead_id for p in leads} - known.keys())
     saved = {meta_lead_id: (lead, False) for meta_lead_id, lead in known.items()}
     fresh: dict[str, meta.ParsedLead] = {}
     for item in leads:  # the first of repeated deliveries counts, as it would one by one
@@ -294,6 +304,7 @@ def _new_meta_lead(
         form_name=form.name if form else None,
         answers=parsed.answers,
         consent=parsed.consent,
+        privacy_policy_url=form.privacy_policy_url if form else None,
         intake_warnings=parsed.warnings,
         duplicate_of_id=duplicate_of_id,
         **{

@@ -28,6 +28,7 @@ from leadhub.leads.schemas import (
     StatusCounts,
 )
 from leadhub.leads.views import export_download
+from leadhub.privacy import access
 
 bp = APIBlueprint("leads_api", __name__, tag="Leads")
 
@@ -86,7 +87,10 @@ def export_leads(query_export: LeadExportQuery) -> Any:
 @bp.doc(security="BearerAuth", summary="One lead")
 def get_lead(lead_id: int) -> Any:
     user = acting_user()
-    return _read(service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True))
+    lead = service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True)
+    access.record_request(db.session, user=user, kind=access.API_READ, lead_ids=[lead.id])
+    db.session.commit()
+    return _read(lead)
 
 
 @bp.post("/leads")

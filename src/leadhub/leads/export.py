@@ -23,6 +23,7 @@ from leadhub.errors import N_, Forbidden, InvalidInput
 from leadhub.leads.models import Lead, Tag, lead_tag
 from leadhub.leads.schemas import LeadFilter
 from leadhub.leads.service import filtered
+from leadhub.privacy import access
 
 FORMATS = ("csv", "jsonl", "xlsx")
 MEDIA_TYPES = {
@@ -170,6 +171,7 @@ def batches(
     columns: Sequence[str],
     batch_size: int = BATCH_SIZE,
     between_batches: Callable[[], None] | None = None,
+    on_ids: Callable[[list[int]], None] | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The chosen columns of every lead matching the filter, read by id in keyset batches.
 
@@ -200,6 +202,8 @@ def batches(
             found = [
                 (*row[1:tags_at], ", ".join(tags.get(row[0], ())), *row[tags_at:]) for row in batch
             ]
+        if on_ids is not None:  # who read what (privacy): the batch's ids, before its commit
+            on_ids([row[0] for row in batch])
         if between_batches is not None:
             between_batches()
         yield found
@@ -314,6 +318,7 @@ def stream(
             columns=columns,
             batch_size=batch_size or BATCH_SIZE,
             between_batches=between_batches,
+            on_ids=access.export_recorder(session, user=user),
         ):
             count += len(batch)
             yield batch

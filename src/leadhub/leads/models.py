@@ -139,6 +139,7 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
     treatment: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    privacy_policy_url: Mapped[str | None] = mapped_column(Text)  # the form's, when it came
     # What intake could not read but kept, e.g. {"phone": "raw value"}; shown as warnings.
     intake_warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -149,6 +150,10 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
     score_version: Mapped[int | None]
     first_contacted_at: Mapped[datetime | None]
     converted_at: Mapped[datetime | None]
+    # When the lead was first given to someone, and the furthest pipeline stage it has reached
+    # (0 new, 1 assigned, 2 contacted, 3 converted; never lowered): set by analytics/stages.py.
+    assigned_at: Mapped[datetime | None]
+    pipeline_stage: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     lost_reason: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)

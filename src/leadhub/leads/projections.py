@@ -42,20 +42,25 @@ def _changed(lead: Lead, names: tuple[str, ...]) -> bool:
 
 
 def bump_counts(session: Session, deltas: Counter[CountKey]) -> None:
-    """Add `deltas` to the status counts with one upsert per key (Core: safe inside a flush)."""
+    """Add `deltas` to the status counts: one upsert, run for every key (Core: safe in a flush).
+
+    Keys go in sorted order, so two transactions bumping the same keys never deadlock.
+    """
+    rows = [
+        {"distributor_id": d, "assignee_key": a, "status": s, "n": delta}
+        for (d, a, s), delta in sorted(deltas.items())
+        if delta != 0
+    ]
+    if not rows:
+        return
     connection = session.connection()
     insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for (distributor_id, assignee_key, status), delta in sorted(deltas.items()):
-        if delta == 0:
-            continue
-        stmt = insert_fn(COUNTS).values(
-            distributor_id=distributor_id, assignee_key=assignee_key, status=status, n=delta
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["distributor_id", "assignee_key", "status"],
-            set_={"n": COUNTS.c.n + stmt.excluded.n},
-        )
-        connection.execute(stmt)
+    stmt = insert_fn(COUNTS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["distributor_id", "assignee_key", "status"],
+        set_={"n": COUNTS.c.n + stmt.excluded.n},
+    )
+    connection.execute(stmt, rows)
 
 
 def write_terms(session: Session, leads: list[Lead]) -> None:

@@ -12,6 +12,7 @@ from leadhub.interactions.models import USER_KINDS, InvalidReason, Kind, Outcome
 from leadhub.leads.models import Platform, ScoreLevel, Source, Status
 
 PAGE_SIZES = (25, 50, 100)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; larger ones match nothing
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -28,8 +29,8 @@ class LeadFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: list[Status] | None = None
-    distributor_id: int | None = Field(default=None, ge=1)
-    assignee_id: int | None = Field(default=None, ge=1)
+    distributor_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     unassigned: bool = False
     score_min: int | None = Field(default=None, ge=0, le=100)
     score_max: int | None = Field(default=None, ge=0, le=100)
@@ -40,6 +41,12 @@ class LeadFilter(BaseModel):
     tag: str | None = Field(default=None, max_length=40)
     q: str | None = Field(default=None, max_length=200)
     recommendation: Literal["high_unassigned", "abandoned", "low_busy"] | None = None
+    # Analytics links: where the lead came from, and a pipeline stage it reached (even if moved on).
+    campaign_id: str | None = Field(default=None, max_length=32)
+    adset_id: str | None = Field(default=None, max_length=32)
+    ad_id: str | None = Field(default=None, max_length=32)
+    form_id: str | None = Field(default=None, max_length=32)
+    reached: Literal["assigned", "contacted", "converted"] | None = None
     sort: Literal["newest", "score"] = "newest"
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=500)
@@ -52,7 +59,10 @@ class LeadFilter(BaseModel):
             return [part for part in value.split(",") if part.strip()] or None
         return value
 
-    @field_validator("treatment", "q", "tag", "cursor", mode="before")
+    @field_validator(
+        *("treatment", "q", "tag", "cursor", "campaign_id", "adset_id", "ad_id", "form_id"),
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -103,7 +113,7 @@ class LeadCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    distributor_id: int | None = Field(default=None, ge=1)
+    distributor_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     full_name: str = Field(min_length=1, max_length=255)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
@@ -112,7 +122,7 @@ class LeadCreate(BaseModel):
     language: str | None = Field(default=None, max_length=5)
     treatment: str | None = Field(default=None, max_length=64)
     answers: dict[str, Any] = Field(default_factory=dict)
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     tags: list[str] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -130,10 +140,10 @@ class LeadUpdate(BaseModel):
     version: int = Field(ge=1)
     status: Status | None = None
     # lost: a reason from the admin's list, by id or by name; invalid: one of InvalidReason
-    lost_reason_id: int | None = Field(default=None, ge=1)
+    lost_reason_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     lost_reason: str | None = Field(default=None, max_length=500)
     invalid_reason: InvalidReason | None = None
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     tags: list[str] | None = Field(default=None, max_length=20)
 
     @field_validator("tags")

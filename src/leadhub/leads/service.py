@@ -103,6 +103,11 @@ def filtered(  # noqa: ANN201 - a Select
         stmt = stmt.where(Lead.treatment == filters.treatment)
     if filters.platform is not None:
         stmt = stmt.where(Lead.platform == filters.platform)
+    for name in ("campaign_id", "adset_id", "ad_id", "form_id"):
+        if getattr(filters, name) is not None:
+            stmt = stmt.where(getattr(Lead, name) == getattr(filters, name))
+    if filters.reached is not None:
+        stmt = stmt.where(Lead.pipeline_stage >= PIPELINE.index(Status(filters.reached)))
     if filters.tag:
         tagged = select(lead_tag.c.lead_id).join(Tag).where(Tag.name == filters.tag.lower())
         stmt = stmt.where(Lead.id.in_(tagged))
@@ -272,6 +277,34 @@ def allowed_statuses(lead: Lead, user: User) -> list[Status]:
     return [s for s in Status if s in targets]
 
 
+def transition_allowed(current: Status, target: Status, actor: User) -> bool:
+    """Whether `actor` may move a `current` lead to `target`: the rule _set_status enforces."""
+    return target in _allowed_targets(current, actor)
+
+
+def closing_reason(
+    session: Session,
+    *,
+    status: Status,
+    lost_reason_id: int | None = None,
+    lost_reason: str | None = None,
+    invalid_reason: InvalidReason | None = None,
+) -> str | None:
+    """The kept words of a lost or invalid reason, checked as a single lead's change checks them."""
+    return _closing_reason(
+        session,
+        status=status,
+        lost_reason_id=lost_reason_id,
+        lost_reason=lost_reason,
+        invalid_reason=invalid_reason,
+    )
+
+
+def tags_named(session: Session, names: list[str]) -> list[Tag]:
+    """The tags with these names, new ones added (as a single lead's tagging adds them)."""
+    return _tags_named(session, names)
+
+
 def _closing_reason(
     session: Session,
     *,
@@ -336,6 +369,28 @@ def _set_status(
     interactions.record(session, lead=lead, kind=Kind.STATUS_CHANGE, actor=actor, body=body)
 
 
+def assignable(session: Session, *, assignee_id: int) -> User:
+    """An active staff member who may be given leads; anyone else is InvalidInput."""
+    assignee = session.get(User, assignee_id)
+    if assignee is None or not assignee.active or assignee.role is Role.VIEWER:
+        raise InvalidInput(N_("No such active staff member."))
+    return assignee
+
+
+def works_for(assignee: User, distributor_id: int) -> bool:
+    """Whether `assignee` may hold leads of this distributor (clinic staff hold any)."""
+    return assignee.distributor_id in (None, distributor_id)
+
+
+def apply_assignee(lead: Lead, assignee_id: int | None) -> None:
+    """Set a lead's assignee (new ↔ assigned): every assignment, manual or by rule, is here."""
+    lead.assignee_id = assignee_id
+    if assignee_id is not None and lead.status is Status.NEW:
+        lead.status = Status.ASSIGNED
+    elif assignee_id is None and lead.status is Status.ASSIGNED:
+        lead.status = Status.NEW
+
+
 def _set_assignee(session: Session, *, lead: Lead, assignee_id: int | None, actor: User) -> None:
     if assignee_id == lead.assignee_id:
         return
@@ -349,11 +404,7 @@ def _set_assignee(session: Session, *, lead: Lead, assignee_id: int | None, acto
             raise InvalidInput(N_("No such active staff member."))
         if assignee.distributor_id not in (None, lead.distributor_id):
             raise InvalidInput(N_("That staff member works for another distributor."))
-    lead.assignee_id = assignee_id
-    if assignee is not None and lead.status is Status.NEW:
-        lead.status = Status.ASSIGNED
-    elif assignee is None and lead.status is Status.ASSIGNED:
-        lead.status = Status.NEW
+    apply_assignee(lead, assignee_id)
     body = assignee.name if assignee else None
     interactions.record(session, lead=lead, kind=Kind.ASSIGNMENT, actor=actor, body=body)
 
@@ -555,6 +606,8 @@ class TimelineItem:
     actor_id: int | None = None
     edited_at: datetime | None = None
     editable_until: datetime | None = None
+    rule: str | None = None  # an automatic assignment's rule and reason codes (labels.py)
+    reason: str | None = None
 
     @property
     def duration(self) -> str | None:
@@ -588,6 +641,19 @@ def timeline(session: Session, *, lead: Lead) -> list[TimelineItem]:
         for i in interactions.for_lead(session, lead_id=lead.id)
     ]
     for event in audit.for_object(session, object_type="lead", object_id=lead.id):
+        if event.action == "lead.auto_assign":  # by the distributor's assignment rule
+            after = event.after or {}
+            items.append(
+                TimelineItem(
+                    at=event.at,
+                    kind="auto_assignment",
+                    actor_name=None,
+                    body=after.get("assignee"),
+                    rule=after.get("rule"),
+                    reason=after.get("reason"),
+                )
+            )
+            continue
         if event.action not in TIMELINE_AUDIT_ACTIONS:
             continue
         changes = {

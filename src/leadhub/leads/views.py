@@ -23,6 +23,7 @@ from leadhub import forms
 from leadhub.auth import service as accounts
 from leadhub.auth.models import Role, User
 from leadhub.auth.permissions import ALL_ROLES, LEAD_WRITERS, acting_user, can, role_required
+from leadhub.bulk import views as bulk_views
 from leadhub.db import utcnow
 from leadhub.distributors import service as distributors
 from leadhub.errors import N_, Conflict, DomainError, InvalidInput
@@ -42,6 +43,7 @@ from leadhub.leads.schemas import (
     NoteEdit,
     validation_details,
 )
+from leadhub.privacy import access, consent
 
 bp = Blueprint("leads", __name__)
 
@@ -104,6 +106,7 @@ def index() -> Any:
         can_export=user.role in export.EXPORTERS,
         export_columns=list(export.COLUMNS),
         default_export_columns=export.DEFAULT_COLUMNS,
+        bulk=bulk_views.desk_context(user, filters),
     ), status_code
 
 
@@ -140,6 +143,8 @@ def new() -> Any:
 def detail(lead_id: int) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user, include_deleted=True)
+    access.record_request(db.session, user=user, kind=access.VIEW, lead_ids=[lead.id])
+    db.session.commit()  # the access record stays, whatever happens to the page
     distributor = (
         distributors.get_visible(db.session, distributor_id=lead.distributor_id, user=user)
         if user.role is not Role.AGENT
@@ -336,6 +341,7 @@ def add_interaction(lead_id: int) -> Any:
     def act(user: User, lead: Any) -> None:
         data = forms.parse(InteractionCreate, request.form)
         service.log_interaction(db.session, lead=lead, data=data, actor=user)
+        consent.flash_if_missing(db.session, lead=lead, kind=data.kind)
 
     return _apply(lead_id, act)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from leadhub import metrics
 from leadhub.config import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
 
 log = logging.getLogger("leadhub.meta.graph")
@@ -326,6 +327,7 @@ class GraphClient:
                     return payload
                 regain = _regain_seconds(response.headers)
                 error = _error_from(response, payload, secrets, regain or self.backoff_cap)
+                metrics.graph_errors.labels(code=str(error.code or response.status_code)).inc()
             if not isinstance(error, RateLimited | GraphUnavailable):
                 raise error
             if isinstance(error, RateLimited) and regain > self.backoff_cap:
@@ -369,6 +371,7 @@ class GraphClient:
             self.max_attempts,
             (time.perf_counter() - started) * 1000,
         )
+        metrics.graph_calls.labels(status=str(status)).inc()
 
 
 def from_config(config: Mapping[str, Any], **kwargs: Any) -> GraphClient:

@@ -153,6 +153,9 @@ class Publisher:
         if isinstance(domain_event, events.UserAccessChanged):
             self._access_changed(domain_event.user_id)
             return
+        if isinstance(domain_event, events.LeadsBulkUpdated):
+            self._bulk_updated(domain_event)
+            return
         with Session(self.engine) as session:
             lead = session.get(Lead, domain_event.lead_id)
             if lead is None:
@@ -215,6 +218,29 @@ class Publisher:
         for sid in self.presence.connections_of(user_id):
             self.socketio.server.disconnect(sid, namespace=rooms.NAMESPACE)
             self.presence.disconnected(sid, user_id)
+
+    def _bulk_updated(self, domain_event: events.LeadsBulkUpdated) -> None:
+        """One summary when a bulk operation ends, never one event per lead.
+
+        Open desks of the distributors touched refresh their rows once; their counts follow
+        as the usual coalesced stats_updated. (Not per batch: on SQLite each stats pass holds
+        the write lock the job's next batch waits for.)
+        """
+        payload = {
+            "operation_id": domain_event.operation_id,
+            "kind": domain_event.kind,
+            "changed": domain_event.changed,
+            "actor_id": domain_event.actor_id,
+        }
+        with Session(self.engine) as session:
+            targets: list[str] = []
+            for distributor_id in domain_event.distributor_ids:
+                stats = rooms.stats_rooms_for_distributor(session, distributor_id)
+                self._mark_dirty(stats)
+                targets.extend([*stats, rooms.pool_room(distributor_id)])
+        if domain_event.actor_id is not None:
+            targets.append(rooms.user_room(domain_event.actor_id))
+        self.emit("leads_bulk_updated", payload, list(dict.fromkeys(targets)))
 
     def _mark_dirty(self, names: list[str]) -> None:
         now = time.monotonic()
@@ -282,6 +308,7 @@ def start(
         events.subscribe(events.LeadCreated, _on_event)
         events.subscribe(events.LeadUpdated, _on_event)
         events.subscribe(events.UserAccessChanged, _on_event)
+        events.subscribe(events.LeadsBulkUpdated, _on_event)
         return _publisher
 
 
@@ -292,6 +319,13 @@ def stop(*, drain: bool = True) -> None:
         if _publisher is not None:
             _publisher.stop(drain=drain)
             _publisher = None
+
+
+def notification_created(user_id: int, payload: dict[str, Any]) -> None:
+    """Tell one user's open pages that they have a new notification (the bell's count)."""
+    publisher = _publisher
+    if publisher is not None:
+        publisher.emit("notification_created", payload, [rooms.user_room(user_id)])
 
 
 def emit_to_lead(socketio: Any, lead_id: int, event: str, payload: dict[str, Any]) -> None:

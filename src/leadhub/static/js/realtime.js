@@ -124,6 +124,8 @@
       fresh.add(row.id);
       showCounter();
     });
+    // A bulk operation changed many leads at once: one summary, then the rows are fetched again.
+    socket.on("leads_bulk_updated", () => refresh(true).catch(() => undefined));
     socket.on("lead_removed", (gone) => {
       // Given to someone else: no longer this user's to see or work.
       const row = table.querySelector('tbody tr[data-lead-id="' + gone.lead_id + '"]');

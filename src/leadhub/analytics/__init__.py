@@ -1,0 +1,1 @@
+"""Analytics: read-only SQL over leads and interactions, the /analytics page and reports."""

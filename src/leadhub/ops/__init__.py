@@ -1,0 +1,1 @@
+"""Running LeadHub: health checks (doctor), API limits, structured logs, key rotation, docs."""

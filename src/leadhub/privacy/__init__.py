@@ -1,0 +1,1 @@
+"""Patients' data: consent, who saw what, a person's rights (export, erasure), retention."""

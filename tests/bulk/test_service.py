@@ -1,0 +1,152 @@
+"""The bulk service and job without HTTP: batches, events, the failure path, realtime summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from leadhub import events
+from leadhub.audit.models import AuditEvent
+from leadhub.bulk import batches, jobs, service
+from leadhub.bulk.models import BulkKind, BulkOperationItem, BulkStatus, Outcome
+from leadhub.bulk.schemas import BulkRequest
+from leadhub.db import db
+from leadhub.leads import service as leads
+from leadhub.leads.models import Lead, LeadStatusCount, Status
+from leadhub.realtime.publish import Publisher
+
+
+@pytest.fixture
+def published() -> Any:
+    seen: list[events.LeadsBulkUpdated] = []
+    events.subscribe(events.LeadsBulkUpdated, seen.append)
+    yield seen
+    events._subscribers[events.LeadsBulkUpdated].remove(seen.append)
+
+
+def _start(actor: Any, **body: Any) -> int:
+    operation = service.create(db.session, data=BulkRequest(**body), actor=actor)
+    db.session.commit()
+    return operation.id
+
+
+def test_batches_commit_and_one_summary_event_follows(users, lead_factory, published):
+    made = [lead_factory() for _ in range(5)]
+    operation_id = _start(
+        users["admin"], action="status", status="contacted", ids=[x.id for x in made]
+    )
+
+    jobs.run_operation(operation_id, batch_size=2)
+
+    operation = batches.get(db.session, operation_id=operation_id)
+    assert (operation.status, operation.done, operation.last_lead_id) == (
+        BulkStatus.DONE,
+        5,
+        max(x.id for x in made),
+    )
+    [summary] = published  # one event for the whole operation, after its last batch
+    assert (summary.operation_id, summary.changed, summary.kind) == (operation_id, 5, "status")
+    assert summary.distributor_ids == (made[0].distributor_id,)
+    counts = {c.status: c.n for c in db.session.scalars(select(LeadStatusCount)) if c.n}
+    assert counts == {Status.CONTACTED: 5}
+    assert (
+        db.session.scalar(
+            select(func.count()).where(
+                AuditEvent.object_type == "lead", AuditEvent.action == "lead.update"
+            )
+        )
+        == 5
+    )
+
+
+def test_the_rule_is_checked_on_the_lead_as_it_is_when_worked(users, lead_factory):
+    lead = lead_factory()
+    operation_id = _start(users["manager"], action="status", status="contacted", ids=[lead.id])
+    # Someone converts it between the request and the job: converted cannot become contacted.
+    db.session.execute(update(Lead).where(Lead.id == lead.id).values(status=Status.CONVERTED))
+    db.session.commit()
+
+    jobs.run_operation(operation_id)
+
+    item = db.session.get(BulkOperationItem, (operation_id, lead.id))
+    assert (item.outcome, item.reason) == (Outcome.SKIPPED, "transition_not_allowed")
+    assert db.session.get(Lead, lead.id).status is Status.CONVERTED
+
+
+def test_set_rule_matches_the_single_lead_rule(users):
+    for actor in (users["admin"], users["manager"], users["agent"]):
+        for current in Status:
+            allowed = {s for s in Status if leads.transition_allowed(current, s, actor)}
+            single = set(leads.allowed_statuses(type("L", (), {"status": current})(), actor))
+            assert allowed == single
+
+
+def test_an_error_fails_the_operation_and_counts_its_leads(users, lead_factory, monkeypatch):
+    made = [lead_factory() for _ in range(3)]
+    operation_id = _start(users["admin"], action="delete", ids=[x.id for x in made])
+
+    def explode(session: Any, batch: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(batches.HANDLERS, BulkKind.DELETE, explode)
+    jobs.run_operation(operation_id)
+
+    operation = batches.get(db.session, operation_id=operation_id)
+    assert (operation.status, operation.failed, operation.done) == (BulkStatus.FAILED, 3, 0)
+    assert operation.error == "An unexpected error stopped the operation."
+    assert "fire" not in str(service.report(db.session, operation=operation, user=users["admin"]))
+    assert all(db.session.get(Lead, x.id).deleted_at is None for x in made)
+    jobs.run_operation(operation_id)  # safe to run twice: a finished operation is left alone
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any], Any]] = []
+
+    def emit(
+        self, event: str, payload: dict[str, Any], to: Any = None, namespace: Any = None
+    ) -> None:
+        self.sent.append((event, payload, to))
+
+
+def test_the_publisher_sends_one_summary_to_the_distributors_rooms(distributor):
+    socket = _Socket()
+    publisher = Publisher(socket, db.session.connection())
+    try:
+        publisher._bulk_updated(
+            events.LeadsBulkUpdated(
+                operation_id=7,
+                distributor_ids=(distributor.id,),
+                kind="status",
+                changed=2000,
+                actor_id=3,
+            )
+        )
+    finally:
+        publisher.stop(drain=False)
+    [(event, payload, rooms)] = socket.sent
+    assert event == "leads_bulk_updated"
+    assert payload == {"operation_id": 7, "kind": "status", "changed": 2000, "actor_id": 3}
+    assert {"clinic", f"distributor:{distributor.id}", f"pool:{distributor.id}", "user:3"} <= set(
+        rooms
+    )
+
+
+def test_bulk_changes_move_the_funnel_stage_and_stamp_the_first_assignment(users, lead_factory):
+    """Set-based writes keep what analytics counts: the furthest stage, the first assignment."""
+    from leadhub.analytics.stages import ASSIGNED, CONVERTED
+
+    made = [lead_factory(), lead_factory()]
+    ids = [x.id for x in made]
+    jobs.run_operation(
+        _start(users["admin"], action="assign", assignee_id=users["agent"].id, ids=ids)
+    )
+    db.session.expire_all()
+    for lead_id in ids:
+        lead = db.session.get(Lead, lead_id)
+        assert lead.assigned_at is not None and lead.pipeline_stage == ASSIGNED
+    jobs.run_operation(_start(users["admin"], action="status", status="converted", ids=ids))
+    db.session.expire_all()
+    assert {db.session.get(Lead, i).pipeline_stage for i in ids} == {CONVERTED}

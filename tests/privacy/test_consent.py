@@ -167,3 +167,28 @@ def test_a_refusal_still_warns(client, login_as, lead):
     post_form(client, f"/leads/{lead.id}/interactions", kind="email", body="sent brochure")
     page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
     assert "No recorded consent to contact this person by email" in page
+
+
+def test_the_api_says_which_channel_had_no_consent_and_logs_the_contact(client, api_as, lead):
+    headers = api_as("admin")
+    client.put(
+        f"/api/v1/leads/{lead.id}/consent",
+        json={"purpose": "phone", "granted": True, "source": "in_person"},
+        headers=headers,
+    )
+    call = client.post(
+        f"/api/v1/leads/{lead.id}/interactions",
+        json={"kind": "call", "body": "rang"},
+        headers=headers,
+    )
+    assert call.status_code == 201 and call.json["consent_missing"] is None
+    message = client.post(
+        f"/api/v1/leads/{lead.id}/interactions",
+        json={"kind": "whatsapp", "body": "hello"},
+        headers=headers,
+    )
+    assert message.status_code == 201 and message.json["consent_missing"] == "whatsapp"
+    note = client.post(
+        f"/api/v1/leads/{lead.id}/interactions", json={"kind": "note", "body": "x"}, headers=headers
+    )
+    assert note.json["consent_missing"] is None  # a note contacts nobody

@@ -309,3 +309,31 @@ def test_only_a_superadmin_approves(client, login_as, api_as, person_leads, db_s
     assert response.status_code == 403
     db_session.expire_all()
     assert db_session.get(ErasureRequest, created["id"]).status is ErasureStatus.PENDING
+
+
+def test_a_delivery_that_never_became_a_lead_loses_the_person_too(
+    client, login_as, worked, db_session
+):
+    """Meta sent the person's answers once more and they could not be read: a failed inbox row,
+    no lead. Erasure finds their values there as well; other people's failed rows stay."""
+    theirs = {
+        "field_data": [{"name": "email", "values": [EMAIL]}, {"name": "city", "values": ["?"]}]
+    }
+    others = {"field_data": [{"name": "email", "values": ["someone.else@example.com"]}]}
+    for leadgen_id, payload in (("990001", theirs), ("990002", others)):
+        db_session.add(
+            WebhookEvent(
+                leadgen_id=leadgen_id,
+                status="failed",
+                payload=payload,
+                change={"leadgen_id": leadgen_id},
+                last_error="unreadable answers",
+            )
+        )
+    db_session.commit()
+
+    erase(client, login_as)
+
+    assert leftovers(db_session, [EMAIL]) == []
+    kept = db_session.scalar(select(WebhookEvent).where(WebhookEvent.leadgen_id == "990002"))
+    assert kept.payload == others

@@ -28,7 +28,7 @@ from leadhub.leads.schemas import (
     StatusCounts,
 )
 from leadhub.leads.views import export_download
-from leadhub.privacy import access
+from leadhub.privacy import access, consent
 
 bp = APIBlueprint("leads_api", __name__, tag="Leads")
 
@@ -134,8 +134,11 @@ def add_interaction(lead_id: int, data: InteractionCreate) -> Any:
     user = acting_user()
     lead = service.get_visible(db.session, lead_id=lead_id, user=user)
     interaction = service.log_interaction(db.session, lead=lead, data=data, actor=user)
+    missing = consent.missing_for_kind(db.session, lead_id=lead.id, kind=data.kind)
     db.session.commit()
-    return InteractionRead.model_validate(interaction).model_dump(mode="json"), 201
+    read = InteractionRead.model_validate(interaction)
+    read.consent_missing = missing.value if missing is not None else None
+    return read.model_dump(mode="json"), 201
 
 
 @bp.patch("/leads/<int:lead_id>/interactions/<int:interaction_id>")

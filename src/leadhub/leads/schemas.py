@@ -223,6 +223,9 @@ class InteractionRead(BaseModel):
     actor_name: str | None
     occurred_at: datetime
     edited_at: datetime | None = None
+    # Logging a contact: the channel (phone, whatsapp, email) it used without recorded consent.
+    # The contact is logged all the same; the pages show the same warning.
+    consent_missing: str | None = None
 
 
 class LeadRead(BaseModel):

@@ -22,7 +22,7 @@ from leadhub.audit.models import AuditEvent
 from leadhub.db import Base, utcnow
 from leadhub.interactions.models import Interaction
 from leadhub.leads.models import Lead, LeadSearchTerm
-from leadhub.meta.models import WebhookEvent
+from leadhub.meta.models import InboxStatus, WebhookEvent
 from leadhub.privacy.models import (
     AnonymisedCause,
     AnonymisedLead,
@@ -361,6 +361,21 @@ def _scrub_inbox(session: Session, meta_ids: dict[str, str]) -> None:
             .values(leadgen_id=inbox_id(lead_hash), change={}, payload=None, last_error=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def scrub_unlinked_inbox(session: Session, pattern: re.Pattern[str] | None) -> int:
+    """Deliveries that never became a lead (failed to parse, or waiting) may hold the person's
+    answers as Meta sent them: their values go too. Read by status (indexed), never many."""
+    table = WebhookEvent.__table__
+    return scrub_rows(
+        session,
+        table,
+        table.c.lead_id.is_(None)
+        & table.c.status.in_([InboxStatus.FAILED, InboxStatus.PENDING])
+        & table.c.payload.is_not(None),
+        pattern,
+        only=("payload", "change", "last_error"),
+    )
 
 
 def _scrub_export_filters(session: Session, pattern: re.Pattern[str] | None) -> None:

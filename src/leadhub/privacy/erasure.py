@@ -114,6 +114,7 @@ def decide(
     erased = anonymise.anonymise(
         session, lead_ids=ids, cause=AnonymisedCause.ERASURE, erasure_request_id=request.id
     )
+    anonymise.scrub_unlinked_inbox(session, pattern)
     request.status = ErasureStatus.DONE
     anonymise.scrub_request(session, request=request, pattern=pattern)
     _audit_decision(

@@ -209,7 +209,10 @@ class LeadDesk(Namespace):
         except NotFound:
             emit("error", {"code": "not_found", "message": _("No such lead."), "lead_id": lead_id})
             return
-        join_room(rooms.lead_room(lead_id))
+        try:
+            join_room(rooms.lead_room(lead_id))
+        except KeyError:  # the page went away while this was checked: nothing to join
+            return
         viewers = self.presence.add(lead_id, request.sid, user)  # type: ignore[attr-defined]
         publish.emit_to_lead(self.socketio, lead_id, "presence", _presence(lead_id, viewers))
 

@@ -28,7 +28,9 @@
   document.addEventListener("DOMContentLoaded", () => {
     const bell = document.getElementById("notification-bell");
     if (!bell || typeof window.io !== "function") return;
-    const socket = window.io(NAMESPACE, { withCredentials: true });
+    // The page's one connection (realtime.js may have opened it already).
+    window.leadhubSocket = window.leadhubSocket || window.io(NAMESPACE, { withCredentials: true });
+    const socket = window.leadhubSocket;
     socket.on("notification_created", (payload) => show(payload && payload.unread));
     socket.io.on("reconnect", () => refresh(bell));
   });

@@ -202,6 +202,12 @@
     };
   }
 
+  // One connection per page, whichever script asks first (the bell's script asks too).
+  function sharedSocket() {
+    window.leadhubSocket = window.leadhubSocket || window.io(NAMESPACE, { withCredentials: true });
+    return window.leadhubSocket;
+  }
+
   // --- start ------------------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -210,7 +216,7 @@
     const live = document.getElementById("lead-live");
     const stats = document.querySelector("[data-live-stats]");
     if (!table && !live && !stats) return;
-    const socket = window.io(NAMESPACE, { withCredentials: true });
+    const socket = sharedSocket();
     // The user's role, distributor or activation changed: the server ends this connection, and
     // the page is drawn again for the user as they are now (or sent to sign in).
     socket.on("access_changed", () => window.location.reload());

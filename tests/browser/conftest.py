@@ -23,6 +23,11 @@ from playwright.sync_api import Page, expect
 from leadhub.auth.models import User
 from leadhub.db import db
 from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, Desk, LiveServer, serve
+from tests.realtime.conftest import (  # noqa: F401 - fixtures: a threaded server, its database
+    Live,
+    live,
+    live_database,
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -122,21 +127,34 @@ def live_server(app: Any, db_session: Any) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def desk(live_server: LiveServer, page: Page) -> Iterator[Desk]:
-    """A page on the live server; a JavaScript dialog or an uncaught page error fails the test.
-
-    `live_server` is set up before `page`, so the browser context is closed before the server
-    stops.
-    """
+def _watched(page: Page, server: LiveServer, *, csp: bool = False) -> Iterator[Desk]:
+    """A page on `server`; a JavaScript dialog or an uncaught page error fails the test."""
     page.set_default_timeout(TIMEOUT_MS)
     page.set_default_navigation_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
-    desk = Desk(page=page, server=live_server)
+    desk = Desk(page=page, server=server)
     desk.watch()
     yield desk
     assert desk.dialogs == [], f"a JavaScript dialog opened: {desk.dialogs}"
     assert desk.page_errors == [], f"uncaught errors in the page: {desk.page_errors}"
+    if csp:
+        assert desk.csp_violations() == []
+
+
+@pytest.fixture
+def desk(live_server: LiveServer, page: Page) -> Iterator[Desk]:
+    """A page on the live server.
+
+    `live_server` is set up before `page`, so the browser context is closed before the server
+    stops.
+    """
+    yield from _watched(page, live_server)
+
+
+@pytest.fixture
+def live_desk(live: Live, page: Page) -> Iterator[Desk]:  # noqa: F811 - the imported fixture
+    """A tab on the threaded live server (Socket.IO needs one); `live` stops after the page."""
+    yield from _watched(page, LiveServer(live.url), csp=True)
 
 
 @pytest.fixture

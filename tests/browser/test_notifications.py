@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from leadhub.auth.models import Role
-from tests.browser.harness import TIMEOUT_MS, Desk, LiveServer
+from tests.browser.harness import Desk
 from tests.factories import DistributorFactory, LeadFactory, UserFactory
 from tests.realtime.conftest import (  # noqa: F401 - fixtures: a threaded server, its database
     WAIT,
@@ -19,18 +17,6 @@ from tests.realtime.conftest import (  # noqa: F401 - fixtures: a threaded serve
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_desk(live: Live, page: Page) -> Iterator[Desk]:  # noqa: F811 - the imported fixture
-    page.set_default_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    desk = Desk(page=page, server=LiveServer(live.url))
-    desk.watch()
-    yield desk
-    assert desk.dialogs == [], f"a JavaScript dialog opened: {desk.dialogs}"
-    assert desk.page_errors == [], f"uncaught errors in the page: {desk.page_errors}"
-    assert desk.csp_violations() == []
 
 
 def _assign(live: Live, key: str, lead: LeadFactory, assignee_id: int) -> None:  # noqa: F811

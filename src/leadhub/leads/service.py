@@ -399,10 +399,8 @@ def _set_assignee(session: Session, *, lead: Lead, assignee_id: int | None, acto
         raise Forbidden(N_("Your role may not assign this lead."))
     assignee = None
     if assignee_id is not None:
-        assignee = session.get(User, assignee_id)
-        if assignee is None or not assignee.active or assignee.role is Role.VIEWER:
-            raise InvalidInput(N_("No such active staff member."))
-        if assignee.distributor_id not in (None, lead.distributor_id):
+        assignee = assignable(session, assignee_id=assignee_id)
+        if not works_for(assignee, lead.distributor_id):
             raise InvalidInput(N_("That staff member works for another distributor."))
     apply_assignee(lead, assignee_id)
     body = assignee.name if assignee else None

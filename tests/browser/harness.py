@@ -121,6 +121,9 @@ class Desk:
         form.get_by_label("Password").fill(password)
         form.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(self.url("/leads"))
+        # The URL changes before the page's deferred scripts run; as goto() does, wait for them,
+        # or a control used at once (the language picker submits on change) has no listener yet.
+        page.wait_for_load_state("load")
 
     def sign_out(self) -> None:
         self.page.locator("form[action='/logout'] button[type=submit]").click()

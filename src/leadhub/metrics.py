@@ -221,9 +221,16 @@ def _count_socketio_connections(app: Flask) -> None:
     connect, disconnect = namespace.on_connect, namespace.on_disconnect
 
     def counted_connect(*args: Any) -> Any:
-        accepted = connect(*args)
-        if accepted is not False:
-            socketio_connections.inc()
+        # Counted before the handler runs: it already sends `ready`, and a client that has it
+        # must find itself counted. A refused connection is taken off again.
+        socketio_connections.inc()
+        try:
+            accepted = connect(*args)
+        except BaseException:
+            socketio_connections.dec()
+            raise
+        if accepted is False:
+            socketio_connections.dec()
         return accepted
 
     def counted_disconnect(*args: Any) -> Any:

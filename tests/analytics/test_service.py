@@ -12,7 +12,8 @@ from leadhub.analytics.periods import Period
 from leadhub.analytics.scope import scope_for
 from leadhub.db import db
 from leadhub.errors import NotFound
-from tests.analytics.conftest import PERIOD, TZ
+from tests.analytics.conftest import PERIOD, TZ, local
+from tests.factories import LeadFactory
 
 
 def scope(users: dict[str, Any] | None = None, who: str | None = None, **kw: Any) -> Any:
@@ -148,6 +149,31 @@ def test_distributors_ranked_and_sortable(world: Any, users: Any) -> None:
     assert [i["name"] for i in fastest["items"]] == ["Dubai Care", "Istanbul Smile"]
     manager = service.distributors(db.session, scope=scope(users, "manager"), period=PERIOD)
     assert [i["name"] for i in manager["items"]] == ["Istanbul Smile"]
+
+
+def test_shared_duplicates_are_live_links_across_distributors(
+    world: Any, users: Any, distributor: Any, other_distributor: Any
+) -> None:
+    a, b = distributor.id, other_distributor.id
+    # Counted for Dubai Care: lead 13 (Istanbul Smile) is before the period, its duplicate in it.
+    LeadFactory(created_time=local(14, 12), distributor_id=b, duplicate_of_id=world[13].id)
+    # Not counted: a duplicate at the same distributor, and a deleted one at another.
+    LeadFactory(created_time=local(14, 13), distributor_id=a, duplicate_of_id=world[1].id)
+    LeadFactory(
+        created_time=local(14, 14),
+        distributor_id=b,
+        duplicate_of_id=world[2].id,
+        deleted_at=local(14, 15),
+    )
+    db.session.commit()
+
+    def shared(who: str) -> dict[str, int]:
+        found = service.distributors(db.session, scope=scope(users, who), period=PERIOD)
+        return {item["name"]: item["duplicates"] for item in found["items"]}
+
+    assert shared("admin") == {"Istanbul Smile": 1, "Dubai Care": 2}
+    assert shared("manager") == {"Istanbul Smile": 1}
+    assert shared("agent") == {"Istanbul Smile": 1}  # lead 3, theirs
 
 
 def test_staff_numbers(world: Any, users: Any) -> None:

@@ -216,18 +216,26 @@ def _user_names(session: Session, ids: Any) -> dict[int, str]:
 
 
 def _shared_duplicates(session: Session, scope: Scope, period: Period) -> dict[int, int]:
-    """Leads of the period that are, or have, a duplicate at another distributor."""
+    """Leads of the period that are, or have, a duplicate at another distributor.
+
+    The duplicate side of each link says `duplicate_of_id IS NOT NULL` although the join implies
+    it: SQLite reads a partial index only when the query states its condition, and PostgreSQL
+    then knows how few rows that side holds (analytics/models.py, LEAD_DUPLICATES).
+    """
     other = aliased(Lead)
     where = _where(scope, period)
+    live_other = other.deleted_at.is_(None)
     duplicate_of_other = (
         select(Lead.id, Lead.distributor_id)
         .join(other, Lead.duplicate_of_id == other.id)
-        .where(*where, other.distributor_id != Lead.distributor_id, other.deleted_at.is_(None))
+        .where(*where, Lead.duplicate_of_id.is_not(None), live_other)
+        .where(other.distributor_id != Lead.distributor_id)
     )
     duplicated_by_other = (
         select(Lead.id, Lead.distributor_id)
         .join(other, other.duplicate_of_id == Lead.id)
-        .where(*where, other.distributor_id != Lead.distributor_id, other.deleted_at.is_(None))
+        .where(*where, other.duplicate_of_id.is_not(None), live_other)
+        .where(other.distributor_id != Lead.distributor_id)
     )
     shared = union(duplicate_of_other, duplicated_by_other).subquery()
     stmt = select(shared.c.distributor_id, func.count()).group_by(shared.c.distributor_id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from leadhub import crypto
 from leadhub.app import create_app
@@ -47,6 +49,53 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     _reset_schema(url)
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def live_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own, migrated once: the live server's requests commit for real."""
+    if not database_url.startswith("postgresql"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = make_url(database_url)
+    name = f"leadhub_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def committed(live_database: str, db_session: Any) -> Iterator[str]:
+    """The test's own work commits for real, in the live database, on connections of its own.
+
+    For code that uses several connections at once (the test transaction is one connection).
+    Rows stay behind: tests using this make their own, under names of their own.
+    """
+    previous = db.engine
+    rolled_back = db.session.session_factory.kw.get("bind")
+    db.engine = None
+    db.configure(live_database)
+    try:
+        yield live_database
+    finally:
+        live_engine, db.engine = db.engine, previous
+        db.session.remove()
+        db.session.configure(bind=rolled_back)
+        live_engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -112,7 +112,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # others wait up to busy_timeout. WAL keeps plain reads of other processes unblocked.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No JIT compiling: LeadHub's statements are short or set-based over many rows, where
+    # PostgreSQL's cost estimate switches JIT on and compiling costs more (100 ms and up per
+    # statement) than it saves.
+    connect_args = {"options": "-c jit=off", **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 class Database:

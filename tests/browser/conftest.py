@@ -26,7 +26,6 @@ from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, Desk, Liv
 from tests.realtime.conftest import (  # noqa: F401 - fixtures: a threaded server, its database
     Live,
     live,
-    live_database,
 )
 
 

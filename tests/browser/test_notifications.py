@@ -13,7 +13,6 @@ from tests.realtime.conftest import (  # noqa: F401 - fixtures: a threaded serve
     WAIT,
     Live,
     live,
-    live_database,
 )
 
 pytestmark = pytest.mark.browser

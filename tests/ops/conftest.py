@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from tests.meta.conftest import graph, meta_app, page  # noqa: F401 - fixtures for tests/ops
-from tests.realtime.conftest import live, live_database, people  # noqa: F401
+from tests.realtime.conftest import live, people  # noqa: F401
 
 SAMPLE_WEBHOOK = "webhook_leadgen.json"

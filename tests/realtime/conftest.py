@@ -13,17 +13,14 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from leadhub import realtime
 from leadhub.app import create_app
 from leadhub.auth import service as accounts
 from leadhub.auth.models import Role, User
-from leadhub.db import Base, db
+from leadhub.db import db
 from leadhub.extensions import limiter
-from leadhub.migrate import upgrade
 from leadhub.realtime.rooms import NAMESPACE
 from tests.factories import PASSWORD, DistributorFactory, UserFactory
 from tests.meta.conftest import APP_SECRET
@@ -42,33 +39,6 @@ EVENTS = (
     "disconnect",
 )
 REDIS_URL = os.environ.get("LEADHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture(scope="session")
-def live_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of its own, migrated once: the live server's requests commit for real."""
-    if not database_url.startswith("postgresql"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('realtime') / 'live.db'}"
-        upgrade(url)
-        yield url
-        return
-    base = make_url(database_url)
-    name = f"leadhub_rt_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @dataclass

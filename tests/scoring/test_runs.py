@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -14,7 +17,7 @@ from leadhub.scoring import batch, engine, jobs, service
 from leadhub.scoring.defaults import DEFAULT_RULE_SET
 from leadhub.scoring.models import RunKind, RunStatus, ScoringRun
 from leadhub.scoring.schemas import RuleSetInput
-from tests.factories import InteractionFactory
+from tests.factories import DistributorFactory, InteractionFactory, LeadFactory
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 HOURS_AFTER_EACH_BOUNDARY = (1.5, 7, 25, 73, 169, 721)
@@ -78,6 +81,38 @@ def test_without_all_only_leads_on_another_version_are_rescored(db_session, user
     assert lead_row(behind.id).score_version == 2 and lead_row(never.id).score_version == 2
     assert lead_row(current.id).score == 77
     assert service.get_run(db.session, run_id=run.id).done == 2
+
+
+def test_a_run_cut_off_midway_goes_on_after_its_last_written_batch(
+    db_session, users, lead_factory, monkeypatch
+):
+    leads = [lead_factory(score=50, score_version=1) for _ in range(7)]
+    run = version_2(db_session, users)
+    real_score = batch.score_fetched
+    calls = []
+
+    def failing_third(fetched, rules):  # noqa: ANN001, ANN202
+        calls.append(fetched.high)
+        if len(calls) == 3:
+            raise RuntimeError("the worker was stopped")
+        return real_score(fetched, rules)
+
+    monkeypatch.setattr(batch, "score_fetched", failing_third)
+    with pytest.raises(RuntimeError, match="stopped"):
+        jobs.run_rescore(run.id, batch_size=2)
+    stopped = service.get_run(db.session, run_id=run.id)
+    # The two batches scored before the failure were written, each with its progress.
+    assert (stopped.status, stopped.done) == (RunStatus.RUNNING, 4)
+    written = [lead.id <= stopped.last_lead_id for lead in leads]
+    assert written == [True] * stopped.done + [False] * (7 - stopped.done)
+    assert [lead_row(lead.id).score_version for lead in leads] == [
+        2 if done else 1 for done in written
+    ]
+    monkeypatch.setattr(batch, "score_fetched", real_score)
+    jobs.run_rescore(run.id, batch_size=2)
+    finished = service.get_run(db.session, run_id=run.id)
+    assert (finished.status, finished.done, finished.total) == (RunStatus.DONE, 7, 7)
+    assert {lead_row(lead.id).score_version for lead in leads} == {2}
 
 
 def test_a_rescore_counts_engagement_and_is_no_edit(db_session, users, lead_factory):
@@ -243,3 +278,36 @@ def test_old_freshness_runs_are_pruned(db_session):
             select(ScoringRun.window_end).where(ScoringRun.kind == RunKind.FRESHNESS)
         ).all()
         assert runs == [T0 + timedelta(days=3)]
+
+
+def test_batches_are_written_side_by_side_and_committed_in_order(committed, monkeypatch):
+    distributor = DistributorFactory(name=f"Rescore {uuid.uuid4().hex[:6]}")
+    leads = [
+        LeadFactory(distributor_id=distributor.id, score=0, score_version=None) for _ in range(11)
+    ]
+    run = service.start_run(db.session, distributor_id=distributor.id, everything=True)
+    db.session.commit()
+    writers = {"postgresql": 2, "sqlite": 1}[db.engine.dialect.name]
+    together = threading.Barrier(writers, timeout=10)
+    real_write = batch.write_scores
+    writing = []
+
+    def write_scores(session, rows, version):  # noqa: ANN001, ANN202
+        writing.append(threading.current_thread().name)
+        if len(writing) <= writers:
+            together.wait()  # the first batches wait for each other: they are written at once
+        real_write(session, rows, version)
+
+    monkeypatch.setattr(batch, "write_scores", write_scores)
+    seen = []
+    jobs.run_rescore(run.id, progress=lambda done, total: seen.append(done), batch_size=2)
+    assert len(set(writing)) == writers
+    assert seen == [2, 4, 6, 8, 10, 11, 11]  # progress only ever covers whole leading batches
+    db.session.expire_all()
+    finished = service.get_run(db.session, run_id=run.id)
+    assert (finished.status, finished.done, finished.last_lead_id) == (
+        RunStatus.DONE,
+        11,
+        leads[-1].id,
+    )
+    assert {db.session.get(Lead, lead.id).score_version for lead in leads} == {1}

@@ -7,6 +7,7 @@ run cut off midway goes on from `last_lead_id`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,14 +58,17 @@ FACT_COLUMNS = (
     LEAD.c.score,
     LEAD.c.score_version,
 )
-# Straight to the driver, one executemany per batch (psycopg pipelines it): no object per lead,
-# no optimistic-lock bump (a rescore is nobody's edit), updated_at kept as it was, and the JSON
-# written as text made once per distinct breakdown.
+# Straight to the driver, no object per lead, no optimistic-lock bump (a rescore is nobody's
+# edit), updated_at kept as it was, and the JSON written as text made once per distinct
+# breakdown. PostgreSQL takes the batch as arrays in one statement (a join on the primary key:
+# a third of the time of one UPDATE per lead); SQLite, in process, runs one UPDATE per lead.
 WRITE_SCORE = {
     "sqlite": "UPDATE lead SET score = ?, score_level = ?, score_breakdown = ?, score_version = ? "
     "WHERE id = ?",
-    "postgresql": "UPDATE lead SET score = %s, score_level = %s, "
-    "score_breakdown = CAST(%s AS jsonb), score_version = %s WHERE id = %s",
+    "postgresql": "UPDATE lead SET score = v.score, score_level = v.level, "
+    "score_breakdown = CAST(v.breakdown AS jsonb), score_version = %s "
+    "FROM unnest(%s::integer[], %s::integer[], %s::varchar[], %s::text[]) "
+    "AS v(id, score, level, breakdown) WHERE lead.id = v.id",
 }
 _breakdown_texts: dict[tuple[Any, ...], str] = {}
 KEEP_TEXTS = 100_000
@@ -84,8 +88,13 @@ def breakdown_text(result: engine.Score) -> str:
 def write_scores(session: Session, rows: list[tuple[int, int, str, str]], version: int) -> None:
     """Store (id, score, level, breakdown JSON) of many leads, scored by `version`."""
     connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        ids, scores, levels, texts = (list(column) for column in zip(*rows, strict=True))
+        connection.exec_driver_sql(WRITE_SCORE[dialect], (version, ids, scores, levels, texts))
+        return
     params = [(score, level, text, version, lead_id) for lead_id, score, level, text in rows]
-    connection.exec_driver_sql(WRITE_SCORE[connection.dialect.name], params)
+    connection.exec_driver_sql(WRITE_SCORE[dialect], params)
 
 
 def _in_scope(stmt: Any, run: ScoringRun) -> Any:
@@ -141,33 +150,66 @@ def finish(session: Session, *, run: ScoringRun, error: str | None = None) -> No
         run.done = max(run.done, run.total)
 
 
-def rescore_batch(
-    session: Session, *, run: ScoringRun, rules: Rules, batch_size: int = BATCH_SIZE
-) -> int:
-    """Score the next `batch_size` leads of the run and write them; 0 when none are left."""
-    stmt = select(*FACT_COLUMNS).where(LEAD.c.id > run.last_lead_id)
+@dataclass(frozen=True)
+class Fetched:
+    """One batch of a run's leads as read: their facts and engagement."""
+
+    after: int  # read after this lead id
+    rows: list[Any]  # FACT_COLUMNS
+    engagement: dict[int, Engagement]
+
+    @property
+    def high(self) -> int:
+        """The last lead id read: the next batch starts after it."""
+        return int(self.rows[-1].id)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One batch of a run's leads, scored and not yet written."""
+
+    rows: list[tuple[int, int, str, str]]  # (id, score, level, breakdown JSON)
+    after: int  # the batch holds the run's leads after this id ...
+    high: int  # ... up to this one
+    changed: int  # leads whose score differs from the stored one (or had none)
+
+
+def fetch_next(
+    session: Session, *, run: ScoringRun, after: int, batch_size: int = BATCH_SIZE
+) -> Fetched | None:
+    """The run's next `batch_size` leads after id `after`; None when none are left."""
+    stmt = select(*FACT_COLUMNS).where(LEAD.c.id > after)
     rows = session.execute(_in_scope(stmt, run).order_by(LEAD.c.id).limit(batch_size)).all()
     if not rows:
-        return 0
+        return None
     low, high = rows[0].id, rows[-1].id
     if high - low < 2 * len(rows):
         engagement = _engagement_in_range(session, low, high)
     else:  # a sparse batch (one distributor, or only stale leads): ask for its ids only
         engagement = engagement_of(session, [row.id for row in rows])
+    return Fetched(after=after, rows=list(rows), engagement=engagement)
+
+
+def score_fetched(fetched: Fetched, rules: Rules) -> Scored:
+    """Score a fetched batch: Python only, so it can run while the database stores another."""
     now = utcnow()
     score = engine.score
+    engagement = fetched.engagement
     changed = 0
-    written = []
-    for lead_id, name, email, phone, treatment, answers, created, old, old_version in rows:
+    scored = []
+    for lead_id, name, email, phone, treatment, answers, created, old, old_version in fetched.rows:
         facts = LeadFacts(name, email, phone, treatment, answers or {}, created)
         result = score(facts, engagement.get(lead_id, NO_ENGAGEMENT), rules, now)
         changed += result.total != old or old_version is None
-        written.append((lead_id, result.total, result.level.value, breakdown_text(result)))
-    write_scores(session, written, rules.version)
-    run.last_lead_id = high
-    run.done += len(rows)
-    run.changed += changed
-    return len(rows)
+        scored.append((lead_id, result.total, result.level.value, breakdown_text(result)))
+    return Scored(rows=scored, after=fetched.after, high=fetched.high, changed=changed)
+
+
+def record(run: ScoringRun, scored: Scored) -> None:
+    """Move the run's progress past a written batch (committed with the batch's writes)."""
+    run.last_lead_id = scored.high
+    run.done += len(scored.rows)
+    run.changed += scored.changed
 
 
 # -- freshness ------------------------------------------------------------------------------------

@@ -271,9 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 log=log,
             )
             rows += assignment.run_all(t.name, log=log)
-            rows += notifications.run_all(
-                t, size=notifications.BURST, seed=args.seed, rounds=2, log=log
-            )
+            rows += notifications.run_all(t, size=notifications.BURST, seed=args.seed, log=log)
         # With --only meta the desk's PostgreSQL database may not exist; the Meta one does.
         runs[t.name] = {
             "version": (

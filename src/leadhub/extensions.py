@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import Babel
 from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.util import get_remote_address
@@ -28,5 +29,13 @@ limiter = Limiter(
         )
     ],
 )
+
+
+@limiter.request_filter
+def _meta_webhook() -> bool:
+    """Meta's webhook is never limited (limits.not_an_api_key_call): say so before the limiter
+    resolves every limit for it, on the path that must answer within milliseconds."""
+    return request.path == limits.WEBHOOK_PATH
+
 
 __all__ = ["babel", "csrf", "db", "limiter", "login_manager"]

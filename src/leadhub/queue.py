@@ -60,6 +60,9 @@ def configure(config: dict[str, Any]) -> None:
         huey.storage = huey.create_storage()
 
 
+HANDOFF_BATCH = 500  # jobs pushed to the queue in one round trip at most
+
+
 class _Handoff:
     """Enqueues from a thread of its own, so a caller never waits on the queue's storage.
 
@@ -85,19 +88,34 @@ class _Handoff:
 
     def _run(self) -> None:
         while True:
-            task, args = self._items.get()
+            batch = [self._items.get()]
+            while len(batch) < HANDOFF_BATCH and not self._items.empty():
+                batch.append(self._items.get_nowait())
             try:
-                task(*args)
-            except Exception:  # the row stays pending; the periodic reconcile enqueues it
-                log.exception("could not enqueue %s%r; a periodic job will", task.name, args)
+                _push(batch)
+            except Exception:  # the rows stay pending; the periodic reconcile enqueues them
+                log.exception("could not enqueue %s jobs; a periodic job will", len(batch))
             finally:
-                self._items.task_done()
+                for _ in batch:
+                    self._items.task_done()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything handed over is pushed; False if `timeout` passed first."""
         done = self._items.all_tasks_done
         with done:
             return done.wait_for(lambda: not self._items.unfinished_tasks, timeout)
+
+
+def _push(batch: list[tuple[Any, tuple[Any, ...]]]) -> None:
+    """Enqueue what waited together; on Redis in one LPUSH (one round trip), which leaves the
+    queue as one push per job would: Huey's RedisStorage.enqueue is that LPUSH."""
+    storage = huey.storage
+    if type(storage) is RedisStorage and len(batch) > 1:  # not a subclass (priority: a sorted set)
+        messages = [huey.serialize_task(task.s(*args)) for task, args in batch]
+        storage.conn.lpush(storage.queue_key, *messages)
+        return
+    for task, args in batch:
+        task(*args)
 
 
 _handoff = _Handoff()

@@ -13,7 +13,7 @@ from flask import Response, current_app, request
 from leadhub.auth.permissions import public
 from leadhub.errors import N_, Forbidden, InvalidInput
 from leadhub.extensions import db
-from leadhub.meta import jobs, service
+from leadhub.meta import inbox, jobs, service
 from leadhub.queue import enqueue_soon
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,7 @@ def deliver() -> Any:
     except ValueError as exc:
         raise InvalidInput(N_("The body is not JSON.")) from exc
     changes = service.leadgen_changes(parsed)
-    queued = service.record_changes(db.session, changes)
-    db.session.commit()
+    queued = inbox.store(changes)
     for event_id in queued:
         enqueue_soon(jobs.process_event, event_id)
     return {"received": len(changes), "queued": len(queued)}

@@ -172,7 +172,7 @@ def _inbox_insert(dialect: str) -> Any:
                 ),
             )
             .on_conflict_do_nothing(index_elements=["leadgen_id"])
-            .returning(WebhookEvent.id, WebhookEvent.status)
+            .returning(WebhookEvent.id, WebhookEvent.leadgen_id, WebhookEvent.status)
         )
     return statement
 
@@ -184,8 +184,15 @@ def record_changes(
     session: Session, changes: list[dict[str, Any]], *, source: InboxSource = InboxSource.WEBHOOK
 ) -> list[int]:
     """Put changes in the inbox once each (unique on leadgen_id); the ids of new pending rows."""
+    return list(record_new(session, changes, source=source).values())
+
+
+def record_new(
+    session: Session, changes: list[dict[str, Any]], *, source: InboxSource = InboxSource.WEBHOOK
+) -> dict[str, int]:
+    """As record_changes, by leadgen id: which changes made a new pending row, and its id."""
     if not changes:
-        return []
+        return {}
     now = utcnow()
     rows = [
         {
@@ -202,8 +209,9 @@ def record_changes(
         for c in changes
     ]
     statement = _inbox_insert(session.get_bind().dialect.name)
-    result = session.execute(statement, rows[0] if len(rows) == 1 else rows)
-    return [row.id for row in result if row.status is InboxStatus.PENDING]
+    # on the session's connection: a Core statement needs none of the ORM's execution steps
+    result = session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
+    return {row.leadgen_id: row.id for row in result if row.status is InboxStatus.PENDING}
 
 
 def graph_client(session: Session, config: Mapping[str, Any]) -> Any:

@@ -195,7 +195,8 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
             *ANALYTICS_COVERED,
             **LIVE,
         ),
-        Index("ix_lead_score", *SCORE_FILTERED, **LIVE),
+        # Narrow: the scoring dashboard counts every live lead per score range from it.
+        Index("ix_lead_score", "score", "id", **LIVE),
         Index(
             "ix_lead_distributor_created",
             "distributor_id",

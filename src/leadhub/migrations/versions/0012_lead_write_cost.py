@@ -2,7 +2,7 @@
 
 Every index of `lead` is written on nearly every change of a lead, so the analytics pair is
 folded into the desk's created-time indexes (which now carry its columns), the clinic-wide
-status and treatment indexes give way to those filters trailing the created and score keys,
+status and treatment indexes give way to those filters trailing the created-time keys,
 and the duplicate link is indexed only where there is one.
 
 Revision ID: 0012
@@ -27,7 +27,6 @@ COVERED = ["assignee_id", "pipeline_stage", "first_contacted_at", "score_level"]
 # Name -> (columns, condition) before and after.
 BEFORE = {
     "ix_lead_created": (["created_time", "id"], LIVE),
-    "ix_lead_score": (["score", "id"], LIVE),
     "ix_lead_distributor_created": (["distributor_id", "created_time", "id", *FILTERED], LIVE),
     "ix_lead_status_created": (["status", "created_time", "id"], LIVE),
     "ix_lead_treatment_created": (["treatment", "created_time", "id"], LIVE),
@@ -43,7 +42,6 @@ BEFORE = {
 }
 AFTER = {
     "ix_lead_created": (["created_time", "id", *FILTERED, "distributor_id", *COVERED], LIVE),
-    "ix_lead_score": (["score", "id", *FILTERED], LIVE),
     "ix_lead_distributor_created": (
         ["distributor_id", "created_time", "id", *FILTERED, *COVERED],
         LIVE,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from leadhub import events
 from leadhub.audit.models import AuditEvent
+from leadhub.auth.models import Role
 from leadhub.bulk import batches, jobs, service
 from leadhub.bulk.models import BulkKind, BulkOperationItem, BulkStatus, Outcome
 from leadhub.bulk.schemas import BulkRequest
@@ -16,6 +20,7 @@ from leadhub.db import db
 from leadhub.leads import service as leads
 from leadhub.leads.models import Lead, LeadStatusCount, Status
 from leadhub.realtime.publish import Publisher
+from tests.factories import DistributorFactory, LeadFactory, UserFactory
 
 
 @pytest.fixture
@@ -150,3 +155,96 @@ def test_bulk_changes_move_the_funnel_stage_and_stamp_the_first_assignment(users
     jobs.run_operation(_start(users["admin"], action="status", status="converted", ids=ids))
     db.session.expire_all()
     assert {db.session.get(Lead, i).pipeline_stage for i in ids} == {CONVERTED}
+
+
+def _spread_in_lead_order(made: list[Lead]) -> list[int]:
+    db.session.expire_all()
+    return [db.session.get(Lead, lead.id).assignee_id for lead in made]
+
+
+def test_batches_are_worked_side_by_side_and_committed_in_order(committed, monkeypatch):
+    """Two writers on PostgreSQL: the round robin spreads as one batch after another would."""
+    distributor = DistributorFactory(name=f"Bulk {uuid.uuid4().hex[:6]}")
+    admin = UserFactory(role=Role.ADMIN, email=f"bulk-{uuid.uuid4().hex[:8]}@example.com")
+    agents = [
+        UserFactory(distributor=distributor, email=f"rr-{uuid.uuid4().hex[:8]}@example.com")
+        for _ in range(3)
+    ]
+    made = [LeadFactory(distributor_id=distributor.id) for _ in range(11)]
+    db.session.commit()
+    operation_id = _start(
+        admin, action="assign", agent_ids=[a.id for a in agents], ids=[x.id for x in made]
+    )
+    writers = {"postgresql": 2, "sqlite": 1}[db.engine.dialect.name]
+    together = threading.Barrier(writers, timeout=10)
+    real_work = batches.work_batch
+    working = []
+
+    def work_batch(session, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        working.append(threading.current_thread().name)
+        if len(working) <= writers:
+            together.wait()  # the first batches wait for each other: they are worked at once
+        return real_work(session, **kwargs)
+
+    monkeypatch.setattr(batches, "work_batch", work_batch)
+    jobs.run_operation(operation_id, batch_size=2)
+
+    assert len(set(working)) == writers
+    operation = batches.get(db.session, operation_id=operation_id)
+    assert (operation.status, operation.done, operation.last_lead_id) == (
+        BulkStatus.DONE,
+        11,
+        made[-1].id,
+    )
+    assert _spread_in_lead_order(made) == [agents[i % 3].id for i in range(11)]
+    assert operation.state["turns"] == {str(distributor.id): 11}
+    counts = {
+        (c.assignee_key, c.status): c.n
+        for c in db.session.scalars(
+            select(LeadStatusCount).where(LeadStatusCount.distributor_id == distributor.id)
+        )
+        if c.n
+    }
+    assert counts == {
+        (agents[0].id, Status.ASSIGNED): 4,
+        (agents[1].id, Status.ASSIGNED): 4,
+        (agents[2].id, Status.ASSIGNED): 3,
+    }
+
+
+def test_a_round_robin_foreseen_wrongly_is_worked_again(users, distributor, monkeypatch):
+    """A lead gone between the job's look-ahead and its batch: the spread stays exact."""
+    agents = [users["agent"], *(UserFactory(distributor=distributor) for _ in range(2))]
+    made = [LeadFactory(distributor_id=distributor.id) for _ in range(7)]
+    operation_id = _start(
+        users["admin"], action="assign", agent_ids=[a.id for a in agents], ids=[x.id for x in made]
+    )
+    monkeypatch.setattr(batches, "turns_after", lambda session, **kwargs: {})
+
+    jobs.run_operation(operation_id, batch_size=2)
+
+    assert _spread_in_lead_order(made) == [agents[i % 3].id for i in range(7)]
+    operation = batches.get(db.session, operation_id=operation_id)
+    assert (operation.status, operation.done) == (BulkStatus.DONE, 7)
+
+
+def test_a_busy_database_is_waited_out_batch_by_batch(users, lead_factory, monkeypatch):
+    made = [lead_factory() for _ in range(5)]
+    operation_id = _start(users["admin"], action="delete", ids=[x.id for x in made])
+    real_record = batches.record
+    calls = []
+
+    def record(session, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        calls.append(kwargs["last"])
+        if len(calls) == 2:
+            raise OperationalError("UPDATE", {}, Exception("deadlock detected"))
+        return real_record(session, **kwargs)
+
+    monkeypatch.setattr(batches, "record", record)
+    monkeypatch.setattr(jobs, "LOCK_PAUSE", 0)
+    jobs.run_operation(operation_id, batch_size=2)
+
+    operation = batches.get(db.session, operation_id=operation_id)
+    assert (operation.status, operation.done, operation.failed) == (BulkStatus.DONE, 5, 0)
+    assert calls == [made[1].id, made[3].id, made[3].id, made[4].id]
+    assert all(db.session.get(Lead, x.id).deleted_at is not None for x in made)

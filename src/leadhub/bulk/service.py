@@ -109,7 +109,7 @@ def create(session: Session, *, data: BulkRequest, actor: User) -> BulkOperation
     session.flush()
     if data.ids is not None:
         ids = list(dict.fromkeys(data.ids))
-        _check_scope(session, ids=ids, actor=actor, deleted=deleted)
+        distributors = _check_scope(session, ids=ids, actor=actor, deleted=deleted)
         versions = data.versions or {}
         operation_id = operation.id
         rows = [
@@ -123,6 +123,7 @@ def create(session: Session, *, data: BulkRequest, actor: User) -> BulkOperation
         ]
         insert_rows(session, ITEMS, rows)
         operation.selection = {"ids": len(ids)}
+        operation.total = len(ids)  # every one of them was found in scope
     else:
         filters = data.filter.model_copy(update={"deleted": deleted})  # type: ignore[union-attr]
         selected = matching(actor, filters).with_only_columns(
@@ -130,18 +131,22 @@ def create(session: Session, *, data: BulkRequest, actor: User) -> BulkOperation
         )
         session.execute(insert(ITEMS).from_select(["operation_id", "lead_id", "outcome"], selected))
         operation.selection = {"filter": filters.without_paging()}
-    operation.total = session.scalar(
-        select(func.count()).select_from(ITEMS).where(ITEMS.c.operation_id == operation.id)
-    )
+        operation.total = session.scalar(
+            select(func.count()).select_from(ITEMS).where(ITEMS.c.operation_id == operation.id)
+        )
+        distributors = set(
+            session.scalars(
+                select(Lead.distributor_id)
+                .where(
+                    Lead.id.in_(select(ITEMS.c.lead_id).where(ITEMS.c.operation_id == operation.id))
+                )
+                .distinct()
+                .limit(2)
+            )
+        )
     if not operation.total:
         raise InvalidInput(N_("No leads match this selection."))
-    distributors = session.scalars(
-        select(Lead.distributor_id)
-        .where(Lead.id.in_(select(ITEMS.c.lead_id).where(ITEMS.c.operation_id == operation.id)))
-        .distinct()
-        .limit(2)
-    ).all()
-    operation.distributor_id = distributors[0] if len(distributors) == 1 else None
+    operation.distributor_id = next(iter(distributors)) if len(distributors) == 1 else None
     audit_operation(session, operation, actor, action="bulk.create")
     return operation
 
@@ -154,12 +159,16 @@ def matching(actor: User, filters: Any) -> Any:
     return stmt
 
 
-def _check_scope(session: Session, *, ids: list[int], actor: User, deleted: bool) -> None:
+def _check_scope(session: Session, *, ids: list[int], actor: User, deleted: bool) -> set[int]:
+    """The distributors of the named leads; Forbidden when any is outside `actor`'s scope."""
     found: set[int] = set()
+    distributors: set[int] = set()
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        stmt = in_scope(actor, deleted=deleted).with_only_columns(Lead.id)
-        found.update(session.scalars(stmt.where(among(session, Lead.id, chunk))))
+        stmt = in_scope(actor, deleted=deleted).with_only_columns(Lead.id, Lead.distributor_id)
+        for lead_id, distributor_id in session.execute(stmt.where(among(session, Lead.id, chunk))):
+            found.add(lead_id)
+            distributors.add(distributor_id)
     outside = [lead_id for lead_id in ids if lead_id not in found]
     if outside:
         raise Forbidden(
@@ -167,6 +176,7 @@ def _check_scope(session: Session, *, ids: list[int], actor: User, deleted: bool
             details={"lead_ids": outside[:SHOWN_OUT_OF_SCOPE], "count": len(outside)},
             n=len(outside),
         )
+    return distributors
 
 
 # -- reading --------------------------------------------------------------------------------------

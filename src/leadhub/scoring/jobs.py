@@ -2,109 +2,36 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
-import threading
 from collections.abc import Callable
-from typing import Any
-
-from flask import current_app, has_app_context
-from sqlalchemy.engine import Connection
 
 from leadhub.db import db
 from leadhub.queue import huey, periodic
 from leadhub.scoring import batch, service
 from leadhub.scoring.batch import Scored
+from leadhub.writers import OrderedWriters, Stop
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
-# Threads writing batches on PostgreSQL, each on a connection of its own: the database's work
-# (every index of every updated lead) is most of a rescore, and it spreads over cores.
-# SQLite has one writer at a time, so one thread writes there.
-POSTGRESQL_WRITERS = 2
-STOP = object()  # tells a writer thread to end
 
 
-class _Stop(Exception):
-    """The batch must not be committed: the run ended, or another worker took it further."""
-
-
-class _Superseded(_Stop):
+class _Superseded(Stop):
     """The batch must not be committed: a newer rule-set version is in force."""
 
 
-class _Writers:
-    """Writes scored batches on writer threads, each in a transaction of its own, in run order.
+class _Writers(OrderedWriters):
+    """Stores scored batches in run order (leadhub.writers), with the run's progress.
 
-    The job's own thread reads and scores the next batch meanwhile (pure Python). The lead
-    updates of several batches run at once; each batch then waits for the one before it to
-    commit, and only then records its progress on the run (holding the run's row) and commits.
-    So progress always covers a gapless prefix of the run, and a run cut off midway goes on
-    after its last committed batch. A batch is committed only while the run is unfinished, its
-    version still in force and its progress where this batch starts (no other worker went on).
-    When the session is bound to one connection (an enclosing transaction), there is one writer
-    and the two threads take turns on that connection (`database`).
+    A batch is committed only while the run is unfinished, its version still in force and its
+    progress where this batch starts (no other worker went on).
     """
 
     def __init__(self, run_id: int, version: int, progress: Progress | None) -> None:
-        bind = db.session().get_bind()
-        shared = isinstance(bind, Connection)
-        self.count = 1 if shared or bind.dialect.name != "postgresql" else POSTGRESQL_WRITERS
-        self.database: Any = threading.Lock() if shared else contextlib.nullcontext()
         self.run_id, self.version, self.progress = run_id, version, progress
-        self.batches: queue.Queue[Any] = queue.Queue(maxsize=self.count)
-        self.turn = 0  # the sequence number of the next batch to commit
-        self.in_order = threading.Condition()
-        self.stopped = threading.Event()
-        self.error: BaseException | None = None
-        self.app = current_app._get_current_object() if has_app_context() else None
-        self.threads = [
-            threading.Thread(target=self._work, name=f"rescore-{run_id}-writer-{n}", daemon=True)
-            for n in range(self.count)
-        ]
-        for thread in self.threads:
-            thread.start()
+        super().__init__(f"rescore-{run_id}")
 
-    def hand(self, seq: int, scored: Scored | None) -> bool:
-        """Queue batch `seq` (None: the run's end); False once writing has stopped."""
-        while not self.stopped.is_set():
-            try:
-                self.batches.put((seq, scored), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def close(self) -> BaseException | None:
-        """Let the writers store what was handed to them and end; a writer's error, if any."""
-        for _ in self.threads:
-            self.batches.put(STOP)
-        for thread in self.threads:
-            thread.join()
-        return self.error
-
-    def _stop(self) -> None:
-        self.stopped.set()
-        with self.in_order:
-            self.in_order.notify_all()
-
-    def _work(self) -> None:
-        context = self.app.app_context() if self.app is not None else contextlib.nullcontext()
-        with context:
-            while (handed := self.batches.get()) is not STOP:
-                if self.stopped.is_set():
-                    continue  # drained without writing: the run no longer goes on here
-                try:
-                    self._write(*handed)
-                except _Stop:
-                    self._stop()
-                except BaseException as error:  # handed to the job's thread, which raises it
-                    self.error = self.error or error
-                    self._stop()
-
-    def _write(self, seq: int, scored: Scored | None) -> None:
+    def write(self, seq: int, scored: Scored | None) -> None:
         with self.database:
             try:
                 done, total, changed = self._commit(seq, scored)
@@ -115,9 +42,6 @@ class _Writers:
                 raise
         if self.progress:
             self.progress(done, total)
-        with self.in_order:
-            self.turn = seq + 1
-            self.in_order.notify_all()
         if scored is None:
             log.info("rescore %s done: %s leads, %s changed", self.run_id, done, changed)
 
@@ -126,13 +50,10 @@ class _Writers:
         with db.transaction() as session:
             if scored is not None:
                 batch.write_scores(session, scored.rows, self.version)
-            with self.in_order:
-                self.in_order.wait_for(lambda: self.turn == seq or self.stopped.is_set())
-            if self.stopped.is_set():
-                raise _Stop
+            self.wait_for_turn(seq)
             run = service.get_run(session, run_id=self.run_id, lock=True)
             if run.finished or (scored is not None and run.last_lead_id != scored.after):
-                raise _Stop
+                raise Stop
             if service.active_rules(session).version != run.rule_set_version:
                 raise _Superseded
             if scored is None:

@@ -51,16 +51,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def live_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of its own, migrated once: the live server's requests commit for real."""
-    if not database_url.startswith("postgresql"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-        upgrade(url)
-        yield url
-        return
-    base = make_url(database_url)
-    name = f"leadhub_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+def postgresql_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A migrated database of its own on the PostgreSQL server of `base_url`, dropped after."""
+    base = make_url(base_url)
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -69,13 +63,20 @@ def live_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         upgrade(url)
         yield url
     finally:
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-        engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own, migrated once: the live server's requests commit for real."""
+    if database_url.startswith("postgresql"):
+        yield from postgresql_database(database_url, "leadhub_live")
+        return
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    upgrade(url)
+    yield url
 
 
 @pytest.fixture

@@ -27,8 +27,7 @@ import httpx
 import pytest
 import redis
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 
 from leadhub import queue
 from leadhub.app import create_app
@@ -40,10 +39,10 @@ from leadhub.leads.models import Lead
 from leadhub.meta import jobs
 from leadhub.meta import service as meta
 from leadhub.meta.models import InboxStatus, WebhookEvent
-from leadhub.migrate import upgrade
 from leadhub.queue import huey
 from leadhub.simulator import Faults, World, build_payload, sign
 from leadhub.simulator import create_app as create_simulator
+from tests.conftest import postgresql_database
 from tests.meta.processes import Gate, Worker, serve, wait_for
 from tests.realtime.conftest import Listener
 
@@ -140,23 +139,6 @@ class Shape:
         return self.inbox().get(InboxStatus.DONE.value, 0)
 
 
-def _database(base_url: str) -> Iterator[str]:
-    """A database of this test's own on the PostgreSQL server of DATABASE_URL, dropped after."""
-    base = make_url(base_url)
-    name = f"leadhub_ops_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _forget_redis_keys(client: redis.Redis) -> None:
     for pattern in ("huey.*", "LIMITS*", "leadhub*"):
         for key in client.scan_iter(pattern):
@@ -180,7 +162,7 @@ def shape(app, database_url, db_session, tmp_path) -> Iterator[Shape]:
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     shape_ = None
-    databases = _database(database_url)
+    databases = postgresql_database(database_url, "leadhub_ops")
     url = next(databases)
     reader = create_engine(url)
     try:

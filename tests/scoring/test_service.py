@@ -245,7 +245,7 @@ def _rules_fields(rules):  # noqa: ANN001, ANN202
     } | {"abandoned_hours": rules.abandoned_hours}
 
 
-def test_low_quality_leads_taking_time(db_session, users, lead_factory):
+def test_low_quality_leads_taking_time(db_session, users, lead_factory, monkeypatch):
     def worked(name, score, contacts, status=Status.CONTACTED, kind=Kind.CALL):  # noqa: ANN001, ANN202
         lead = lead_factory(full_name=name, score=score, status=status)
         for n in range(contacts):
@@ -267,6 +267,15 @@ def test_low_quality_leads_taking_time(db_session, users, lead_factory):
         "Cold and called thrice",
         "Cool and messaged often",
     }
+    # The dashboard's count gives the same answer by either plan: each low-score lead counted
+    # through the index (few of them), or the window's busy leads grouped first (many).
+    rules, now = service.active_rules(db_session), utcnow()
+    for bound in (10_000, 1):
+        monkeypatch.setattr(service, "LOW_SCORES_FOR_GROUPING", bound)
+        counted = service.recommendation_count(
+            db_session, user=users["admin"], name="low_busy", rules=rules, now=now
+        )
+        assert counted == (2, False)
 
 
 def test_an_unknown_recommendation_is_refused():

@@ -39,6 +39,7 @@ RECOMMENDATION_NAMES = {
 LOW_SCORE = 30  # "low quality": a score under this ...
 REPEATED_CONTACTS = 3  # ... yet contacted at least this many times
 BUSY_WINDOW = timedelta(days=30)  # ... lately: it is taking time now
+LOW_SCORES_FOR_GROUPING = 2000  # see _many_low_scores
 # Contact, or an assignment, restarts the clock of an abandoned lead.
 TOUCH_KINDS = (*sorted(CONTACT_KINDS), Kind.ASSIGNMENT)
 COUNT_CAP = 1_000  # the dashboard says "1000+" past this, instead of counting on
@@ -262,8 +263,15 @@ def rescore_on_change(session: Session, *, lead: Lead, actor: User | None = None
 # -- recommendations ------------------------------------------------------------------------------
 
 
-def recommendation_clause(name: str, *, rules: Rules | None = None, now: datetime | None = None):  # noqa: ANN201 - a SQL condition
-    """The WHERE condition of one recommended list, for the desk's filter and the dashboard."""
+def recommendation_clause(  # noqa: ANN201 - a SQL condition
+    name: str, *, rules: Rules | None = None, now: datetime | None = None, grouped: bool = True
+):
+    """The WHERE condition of one recommended list, for the desk's filter and the dashboard.
+
+    `grouped` (LOW_BUSY only): first match the leads against the window's busy leads, grouped
+    once; without it each low-score open lead's contacts are counted through the index alone,
+    the better plan when such leads are few (recommendation_count decides).
+    """
     if rules is None:
         rules = active_rules(db.session)
     now = now or utcnow()
@@ -309,12 +317,12 @@ def recommendation_clause(name: str, *, rules: Rules | None = None, now: datetim
             )
             .scalar_subquery()
         )
-        return and_(
+        conditions = [
             Lead.score < LOW_SCORE,
             Lead.status.in_(sorted(OPEN_STATUSES)),
-            Lead.id.in_(worked),
             contacts >= REPEATED_CONTACTS,
-        )
+        ]
+        return and_(*conditions, Lead.id.in_(worked)) if grouped else and_(*conditions)
     raise InvalidInput(N_("No such recommendation."))
 
 
@@ -379,12 +387,25 @@ def recommendation_count(
     session: Session, *, user: User, name: str, rules: Rules, now: datetime, cap: int = COUNT_CAP
 ) -> tuple[int, bool]:
     """How many leads in scope are on a recommended list, counted up to `cap`."""
-    condition = recommendation_clause(name, rules=rules, now=now)
     total = 0
     for index in range(len(scope_parts(user))):
-        matching = visible_leads(user, part=index).where(condition).with_only_columns(Lead.id)
+        part = visible_leads(user, part=index)
+        grouped = name != LOW_BUSY or _many_low_scores(session, part)
+        condition = recommendation_clause(name, rules=rules, now=now, grouped=grouped)
+        matching = part.where(condition).with_only_columns(Lead.id)
         total += session.scalar(select(func.count()).select_from(matching.limit(cap).subquery()))
     return min(total, cap), total >= cap
+
+
+def _many_low_scores(session: Session, part: Any) -> bool:
+    """Whether a scope part holds at least LOW_SCORES_FOR_GROUPING low-score open leads.
+
+    A bounded count on the score index: past it, counting each one's contacts costs more than
+    grouping the window's interactions once.
+    """
+    low = part.where(Lead.score < LOW_SCORE, Lead.status.in_(sorted(OPEN_STATUSES)))
+    found = low.with_only_columns(Lead.id).limit(LOW_SCORES_FOR_GROUPING).subquery()
+    return session.scalar(select(func.count()).select_from(found)) >= LOW_SCORES_FOR_GROUPING
 
 
 def top_leads(session: Session, *, user: User, limit: int = TOP) -> list[Lead]:

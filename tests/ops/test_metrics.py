@@ -96,7 +96,16 @@ def test_open_socket_io_connections_are_counted(live, people):
     def open_connections() -> float:
         return REGISTRY.get_sample_value("leadhub_socketio_connections") or 0.0
 
-    before = open_connections()
+    def settled() -> float:
+        """The gauge once it has stopped moving: earlier tests' clients may still be closing."""
+        value, still_since, deadline = open_connections(), time.monotonic(), time.monotonic() + 10
+        while time.monotonic() - still_since < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if (now := open_connections()) != value:
+                value, still_since = now, time.monotonic()
+        return value
+
+    before = settled()
     refused = live.listener()
     with pytest.raises(socketio.exceptions.ConnectionError):
         refused.connect(token="not-a-key")

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from benchmarks import databases
+from benchmarks import databases, report
 from benchmarks.databases import Target
 from benchmarks.queries import ROLES, gather_facts
 from benchmarks.scenarios import api_key, make_app
@@ -129,7 +129,6 @@ def run_all(t: Target, *, iterations: int, log: Callable[[str], None]) -> list[R
 def main(argv: list[str] | None = None) -> int:
     """Only the analytics scenarios, printed (benchmarks/results/ is left alone)."""
     from rich.console import Console
-    from rich.table import Table
 
     from benchmarks.load import loaded_targets, standalone_parser
 
@@ -139,22 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=220)
     for t in loaded_targets(args, console.print):
         rows = run_all(t, iterations=args.iterations, log=lambda m: console.print(f"  {m}"))
-        table = Table(title=f"{t.name}: analytics, {args.size:,} leads")
-        for column in ("scenario", "role", "n", "p50", "p95", "max", "target", "result"):
-            table.add_column(column)
-        for r in rows:
-            verdict = {None: "report", True: "pass", False: "FAIL"}[r.passed]
-            table.add_row(
-                r.scenario,
-                r.role,
-                str(r.iterations),
-                f"{r.p50_ms} ms",
-                f"{r.p95_ms} ms",
-                f"{r.max_ms} ms",
-                f"< {r.target_ms} ms",
-                verdict,
-            )
-        console.print(table)
+        report.print_results(console, f"{t.name}: analytics, {args.size:,} leads", rows)
     return 0
 
 

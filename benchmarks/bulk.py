@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select
 
-from benchmarks import databases
+from benchmarks import databases, report
 from benchmarks.databases import Target
 from benchmarks.queries import EMAILS
 from benchmarks.scenarios import make_app
@@ -170,7 +170,6 @@ def run_all(t: Target, *, bulk: int, log: Callable[[str], None]) -> list[Result]
 def main(argv: list[str] | None = None) -> int:
     """Only the bulk scenarios, printed (benchmarks/results/ is left alone)."""
     from rich.console import Console
-    from rich.table import Table
 
     from benchmarks.load import loaded_targets, standalone_parser
 
@@ -184,14 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             bulk=min(args.bulk, args.size),
             log=lambda m: console.print(f"  {m}", style="dim"),
         )
-        table = Table(title=f"{t.name}: bulk operations, {args.size:,} leads")
-        for column in ("scenario", "time", "target", "result", "note"):
-            table.add_column(column)
-        for r in rows:
-            verdict = {None: "report", True: "pass", False: "FAIL"}[r.passed]
-            target = f"< {r.target_ms} ms" if r.target_ms is not None else "-"
-            table.add_row(r.scenario, f"{r.p50_ms} ms", target, verdict, r.note)
-        console.print(table)
+        report.print_results(console, f"{t.name}: bulk operations, {args.size:,} leads", rows)
     return 0
 
 

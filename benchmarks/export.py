@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benchmarks import databases, processes
+from benchmarks import databases, processes, report
 from benchmarks.databases import Target
 from benchmarks.queries import EMAILS
 from benchmarks.scenarios import api_key, make_app
@@ -107,7 +107,6 @@ def run(t: Target, *, log: Callable[[str], None]) -> ExportResult:
 def main(argv: list[str] | None = None) -> int:
     """Only the export scenario, printed (benchmarks/results/ is left alone)."""
     from rich.console import Console
-    from rich.table import Table
 
     from benchmarks.load import loaded_targets, standalone_parser
 
@@ -115,18 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=220)
     for t in loaded_targets(args, console.print):
         result = run(t, log=lambda m: console.print(f"  {m}", style="dim"))
-        table = Table(title=f"{t.name}: export, {args.size:,} leads")
-        for column in ("scenario", "seconds", "target", "result", "note"):
-            table.add_column(column)
-        verdict = {None: "report", True: "pass", False: "FAIL"}[result.passed]
-        table.add_row(
-            result.scenario,
-            f"{result.p95_ms / 1000:.1f} s",
-            f"< {result.target_ms / 1000:.1f} s",
-            verdict,
-            result.note,
-        )
-        console.print(table)
+        report.print_results(console, f"{t.name}: export, {args.size:,} leads", [result])
     return 0
 
 

@@ -179,6 +179,26 @@ def _print_meta(
     console.print(table)
 
 
+def print_results(console: Console, title: str, results: list[Result]) -> None:
+    """One standalone scenario file's results (`python -m benchmarks.<name>`), as a table."""
+    table = Table(title=title)
+    for column in ("scenario", "role", "n", "p50", "p95", "max", "target", "result", "note"):
+        table.add_column(column)
+    for row in map(as_row, results):
+        table.add_row(
+            row["scenario"],
+            row["role"],
+            str(row["iterations"]),
+            _ms(row["p50_ms"]),
+            _ms(row["p95_ms"]),
+            _ms(row["max_ms"]),
+            f"< {_ms(row['target_ms'])}" if row["target_ms"] else "-",
+            _verdict(row),
+            row["note"],
+        )
+    console.print(table)
+
+
 def print_table(report: dict[str, Any], console: Console) -> None:
     for name, run in report["databases"].items():
         desk_rows, meta_rows = _split(run["results"])

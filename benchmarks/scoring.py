@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from benchmarks import databases, processes
+from benchmarks import databases, processes, report
 from benchmarks.databases import Target
 from benchmarks.queries import EMAILS, ROLES, gather_facts
 from benchmarks.scenarios import api_key, make_app, sign_in
@@ -231,7 +231,6 @@ def run_all(t: Target, *, iterations: int = ITERATIONS, log: Callable[[str], Non
 def main(argv: list[str] | None = None) -> int:
     """Only the scoring scenarios, printed (benchmarks/results/ is left alone)."""
     from rich.console import Console
-    from rich.table import Table
 
     from benchmarks.load import loaded_targets, standalone_parser
 
@@ -245,23 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             iterations=args.iterations,
             log=lambda m: console.print(f"  {m}", style="dim"),
         )
-        table = Table(title=f"{t.name}: scoring, {args.size:,} leads")
-        for column in ("scenario", "role", "n", "p50", "p95", "max", "target", "result", "note"):
-            table.add_column(column)
-        for r in rows:
-            verdict = {None: "report", True: "pass", False: "FAIL"}[r.passed]
-            table.add_row(
-                r.scenario,
-                r.role,
-                str(r.iterations),
-                f"{r.p50_ms} ms",
-                f"{r.p95_ms} ms",
-                f"{r.max_ms} ms",
-                f"< {r.target_ms} ms",
-                verdict,
-                r.note,
-            )
-        console.print(table)
+        report.print_results(console, f"{t.name}: scoring, {args.size:,} leads", rows)
     return 0
 
 

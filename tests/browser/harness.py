@@ -46,6 +46,13 @@ class _QuietHandler(WSGIRequestHandler):
 @dataclass(frozen=True)
 class LiveServer:
     url: str
+    # Held while the server answers a request. A test that uses the database itself while the
+    # page is open (a job run in the test) holds it too (`paused`): the one connection is
+    # never used by both at once, whatever the page asks for meanwhile (polls, its icon).
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+    def paused(self) -> threading.Lock:
+        return self.busy
 
     def __call__(self, path: str = "/") -> str:
         return self.url + path
@@ -59,8 +66,18 @@ def serve(app: Any) -> Iterator[LiveServer]:
     (see `db_session` in tests/conftest.py), so requests must never overlap. Werkzeug speaks
     HTTP/1.0 when single-threaded, so no idle keep-alive connection holds the only worker.
     """
+    busy = threading.Lock()
+
+    def one_at_a_time(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with busy:
+            response = app(environ, start_response)
+            try:
+                return [b"".join(response)]  # the whole body while the lock is held
+            finally:
+                getattr(response, "close", lambda: None)()
+
     server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler
+        "127.0.0.1", 0, one_at_a_time, threaded=False, request_handler=_QuietHandler
     )
     thread = threading.Thread(
         target=server.serve_forever,
@@ -70,7 +87,7 @@ def serve(app: Any) -> Iterator[LiveServer]:
     )
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.port}")
+        yield LiveServer(f"http://127.0.0.1:{server.port}", busy)
     finally:
         server.shutdown()  # waits for the request in progress, then ends serve_forever
         thread.join(timeout=10)

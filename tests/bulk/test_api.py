@@ -161,6 +161,22 @@ def test_assign_to_one_person_moves_new_leads_to_assigned(client, api_as, users,
         select(Interaction.body).where(Interaction.kind == Kind.ASSIGNMENT)
     ).all()
     assert bodies == [agent.name, agent.name]
+    audits = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.before, AuditEvent.after).where(
+            AuditEvent.object_type == "lead", AuditEvent.action == "lead.update"
+        )
+    ).all()
+    operation = {"bulk_operation_id": response.json["id"]}
+    assert sorted(audits) == sorted(
+        [
+            (
+                fresh.id,
+                {"assignee_id": None, "status": "new"},
+                {"assignee_id": agent.id, "status": "assigned", **operation},
+            ),
+            (working.id, {"assignee_id": None}, {"assignee_id": agent.id, **operation}),
+        ]
+    )
     again = _bulk(client, headers, action="assign", ids=[fresh.id], assignee_id=agent.id)
     assert _job(client, headers, again.json["id"])["skipped_leads"][0]["reason"] == "unchanged"
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from leadhub import events
 from leadhub.audit.models import AuditEvent
 from leadhub.auth.models import Role
-from leadhub.bulk import batches, jobs, service
+from leadhub.bulk import actions, batches, jobs, service
 from leadhub.bulk.models import BulkKind, BulkOperationItem, BulkStatus, Outcome
 from leadhub.bulk.schemas import BulkRequest
 from leadhub.db import db
@@ -95,7 +95,7 @@ def test_an_error_fails_the_operation_and_counts_its_leads(users, lead_factory, 
     def explode(session: Any, batch: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(batches.HANDLERS, BulkKind.DELETE, explode)
+    monkeypatch.setitem(actions.HANDLERS, BulkKind.DELETE, explode)
     jobs.run_operation(operation_id)
 
     operation = batches.get(db.session, operation_id=operation_id)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import Integer, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from leadhub import context
 from leadhub.auth.models import CLINIC_ROLES, Role, User
 from leadhub.auth.permissions import can, ensure_can
-from leadhub.bulk.batches import ITEMS, among, audit_operation, in_scope, insert_rows
+from leadhub.bulk.batches import audit_operation, in_scope
 from leadhub.bulk.models import BulkKind, BulkOperation, Outcome
 from leadhub.bulk.reasons import Reason
+from leadhub.bulk.rows import ITEMS, among, insert_rows
 from leadhub.bulk.schemas import BulkRequest
 from leadhub.bulk.undo import undo_until, undoable
 from leadhub.errors import N_, Forbidden, InvalidInput, NotFound
@@ -109,19 +111,7 @@ def create(session: Session, *, data: BulkRequest, actor: User) -> BulkOperation
     session.flush()
     if data.ids is not None:
         ids = list(dict.fromkeys(data.ids))
-        distributors = _check_scope(session, ids=ids, actor=actor, deleted=deleted)
-        versions = data.versions or {}
-        operation_id = operation.id
-        rows = [
-            {
-                "operation_id": operation_id,
-                "lead_id": lead_id,
-                "outcome": Outcome.PENDING,
-                "version": versions.get(lead_id),
-            }
-            for lead_id in ids
-        ]
-        insert_rows(session, ITEMS, rows)
+        _name(session, operation=operation, ids=ids, versions=data.versions or {}, actor=actor)
         operation.selection = {"ids": len(ids)}
         operation.total = len(ids)  # every one of them was found in scope
     else:
@@ -134,21 +124,28 @@ def create(session: Session, *, data: BulkRequest, actor: User) -> BulkOperation
         operation.total = session.scalar(
             select(func.count()).select_from(ITEMS).where(ITEMS.c.operation_id == operation.id)
         )
-        distributors = set(
-            session.scalars(
-                select(Lead.distributor_id)
-                .where(
-                    Lead.id.in_(select(ITEMS.c.lead_id).where(ITEMS.c.operation_id == operation.id))
-                )
-                .distinct()
-                .limit(2)
-            )
-        )
     if not operation.total:
         raise InvalidInput(N_("No leads match this selection."))
-    operation.distributor_id = next(iter(distributors)) if len(distributors) == 1 else None
+    operation.distributor_id = _sole_distributor(session, operation_id=operation.id)
     audit_operation(session, operation, actor, action="bulk.create")
     return operation
+
+
+def _sole_distributor(session: Session, *, operation_id: int) -> int | None:
+    """The one distributor all the operation's leads belong to, if so (else None).
+
+    Two short lookups that stop at the first row found, rather than every lead's distributor.
+    """
+    named = (
+        select(Lead.distributor_id)
+        .join(ITEMS, ITEMS.c.lead_id == Lead.id)
+        .where(ITEMS.c.operation_id == operation_id)
+        .limit(1)
+    )
+    first = session.scalar(named)
+    if first is None or session.scalar(named.where(Lead.distributor_id != first)) is not None:
+        return None
+    return first
 
 
 def matching(actor: User, filters: Any) -> Any:
@@ -159,24 +156,77 @@ def matching(actor: User, filters: Any) -> Any:
     return stmt
 
 
-def _check_scope(session: Session, *, ids: list[int], actor: User, deleted: bool) -> set[int]:
-    """The distributors of the named leads; Forbidden when any is outside `actor`'s scope."""
+def _name(
+    session: Session,
+    *,
+    operation: BulkOperation,
+    ids: list[int],
+    versions: dict[int, int],
+    actor: User,
+) -> None:
+    """Record the named leads as pending items; Forbidden when any is outside `actor`'s scope.
+
+    On PostgreSQL one INSERT … SELECT joins the ids (and versions) to the scope; a short count
+    means some were outside it, and the request is refused. Elsewhere, the scope is checked
+    in chunks first.
+    """
+    scoped = in_scope(actor, deleted=operation.kind is BulkKind.RESTORE)
+    if session.get_bind().dialect.name != "postgresql":
+        _check_scope(session, ids=ids, scoped=scoped)
+        rows = [
+            {
+                "operation_id": operation.id,
+                "lead_id": lead_id,
+                "outcome": Outcome.PENDING,
+                "version": versions.get(lead_id),
+            }
+            for lead_id in ids
+        ]
+        insert_rows(session, ITEMS, rows)
+        return
+    named = (
+        func.unnest(
+            literal(ids, ARRAY(Integer)),
+            literal([versions.get(lead_id) for lead_id in ids], ARRAY(Integer)),
+        )
+        .table_valued("lead_id", "version")
+        .render_derived(name="named")
+    )
+    selected = (
+        scoped.with_only_columns(
+            literal(operation.id),
+            named.c.lead_id,
+            literal(Outcome.PENDING, ITEMS.c.outcome.type),
+            named.c.version,
+        )
+        .select_from(Lead)
+        .join(named, named.c.lead_id == Lead.id)
+    )
+    columns = ["operation_id", "lead_id", "outcome", "version"]
+    if session.execute(insert(ITEMS).from_select(columns, selected)).rowcount != len(ids):
+        found = set(
+            session.scalars(select(ITEMS.c.lead_id).where(ITEMS.c.operation_id == operation.id))
+        )
+        _refuse([lead_id for lead_id in ids if lead_id not in found])
+
+
+def _check_scope(session: Session, *, ids: list[int], scoped: Any) -> None:
+    """Forbidden when any of the named leads is outside the scope, checked in chunks."""
     found: set[int] = set()
-    distributors: set[int] = set()
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        stmt = in_scope(actor, deleted=deleted).with_only_columns(Lead.id, Lead.distributor_id)
-        for lead_id, distributor_id in session.execute(stmt.where(among(session, Lead.id, chunk))):
-            found.add(lead_id)
-            distributors.add(distributor_id)
-    outside = [lead_id for lead_id in ids if lead_id not in found]
+        stmt = scoped.with_only_columns(Lead.id).where(among(session, Lead.id, chunk))
+        found.update(session.scalars(stmt))
+    _refuse([lead_id for lead_id in ids if lead_id not in found])
+
+
+def _refuse(outside: list[int]) -> None:
     if outside:
         raise Forbidden(
             N_("%(n)s of these leads are not yours to change (or not found); nothing was changed."),
             details={"lead_ids": outside[:SHOWN_OUT_OF_SCOPE], "count": len(outside)},
             n=len(outside),
         )
-    return distributors
 
 
 # -- reading --------------------------------------------------------------------------------------

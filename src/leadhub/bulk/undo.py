@@ -11,20 +11,11 @@ from sqlalchemy.orm import Session
 from leadhub import context
 from leadhub.audit.service import jsonable
 from leadhub.auth.models import CLINIC_ROLES, Role, User
-from leadhub.bulk.batches import (
-    INTERACTIONS,
-    ITEMS,
-    LEAD,
-    Batch,
-    among,
-    apply_tag,
-    audit_operation,
-    bump,
-    get,
-    tags_of,
-)
+from leadhub.bulk.actions import apply_tag, bump, tags_of
+from leadhub.bulk.batches import audit_operation, get
 from leadhub.bulk.models import BulkKind, BulkOperation, BulkStatus, Outcome
 from leadhub.bulk.reasons import Reason
+from leadhub.bulk.rows import INTERACTIONS, ITEMS, LEAD, Batch, among
 from leadhub.db import utcnow
 from leadhub.errors import N_, Conflict, Forbidden, NotFound
 from leadhub.interactions.models import Kind

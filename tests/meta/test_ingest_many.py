@@ -101,6 +101,24 @@ def test_a_tie_on_created_time_goes_to_the_lead_stored_first(db_session, page, l
     assert both.duplicate_of_id == stored.id
 
 
+def test_a_batch_passes_over_deleted_leads_to_the_first_live_one(db_session, page, lead_factory):
+    at = datetime(2026, 1, 10, tzinfo=UTC)
+    lead_factory(  # the first of this address, deleted: not an original any more
+        email="ece@example.com", created_time=at - timedelta(days=9), deleted_at=at
+    )
+    live = lead_factory(email="ece@example.com", created_time=at - timedelta(days=3))
+    lead_factory(phone="+905321114444", created_time=at - timedelta(days=2), deleted_at=at)
+    payloads = [
+        person("901", email="ece@example.com", phone="+905320000901", created=at),
+        person("902", email="e.new@example.com", phone="+905321114444", created=at),
+    ]
+    same_address, deleted_phone = (
+        o.lead for o in intake.ingest_meta_many(db_session, payloads=payloads, connection=page)
+    )
+    assert same_address.duplicate_of_id == live.id
+    assert deleted_phone.duplicate_of_id is None
+
+
 def test_a_batch_meeting_a_lead_stored_meanwhile_goes_one_by_one(
     db_session, page, lead_factory, monkeypatch
 ):

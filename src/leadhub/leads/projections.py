@@ -63,10 +63,12 @@ def bump_counts(session: Session, deltas: Counter[CountKey]) -> None:
     connection.execute(stmt, rows)
 
 
-def write_terms(session: Session, leads: list[Lead]) -> None:
+def write_terms(session: Session, leads: list[Lead], *, new: bool = False) -> None:
+    """Index the leads' search terms, in place of their old ones (`new` leads have none)."""
     connection = session.connection()
-    ids = [lead.id for lead in leads]
-    connection.execute(delete(TERMS).where(TERMS.c.lead_id.in_(ids)))
+    if not new:
+        ids = [lead.id for lead in leads]
+        connection.execute(delete(TERMS).where(TERMS.c.lead_id.in_(ids)))
     rows = [
         {"lead_id": lead.id, "term": term, "distributor_id": lead.distributor_id}
         for lead in leads
@@ -79,13 +81,14 @@ def write_terms(session: Session, leads: list[Lead]) -> None:
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
     deltas: Counter[CountKey] = Counter()
+    created: list[Lead] = []
     reindex: list[Lead] = []
     for obj in session.new:
         if isinstance(obj, Lead):
             key = _key(obj.distributor_id, obj.assignee_id, obj.status, obj.deleted_at)
             if key:
                 deltas[key] += 1
-            reindex.append(obj)
+            created.append(obj)
     for obj in session.dirty:
         if not isinstance(obj, Lead):
             continue
@@ -106,5 +109,7 @@ def _after_flush(session: Session, _context: Any) -> None:
                 deltas[key] -= 1
     if deltas:
         bump_counts(session, deltas)
+    if created:
+        write_terms(session, created, new=True)
     if reindex:
         write_terms(session, reindex)

@@ -223,7 +223,7 @@ def score_lead(session: Session, *, lead: Lead, actor: User | None = None) -> Sc
     Nothing is written when the score and its reasons are what the lead already holds.
     """
     rules = active_rules(session)
-    known = lead.id is not None and not inspect(lead).pending
+    known = inspect(lead).has_identity  # stored: a new lead may know its id already (intake)
     engagement = engagement_of(session, [lead.id]).get(lead.id) if known else None
     result = engine.score(facts_of(lead), engagement or NO_ENGAGEMENT, rules, utcnow())
     breakdown = result.breakdown()

@@ -197,11 +197,13 @@ def handle_lead_events(batch: list[Any]) -> None:
     (a few reads for the whole batch, one insert per table), then a push and a send request."""
     with own_session() as session:
         ids = {e.lead_id for e in batch}
+        # By id alone, the deleted left out here: with `deleted_at IS NULL` in the query, a
+        # database without statistics yet (a backfill's first minute) walked the live-lead
+        # index instead of the primary key (110-125 ms a batch of 500, measured)
         leads = {
             lead.id: lead
-            for lead in session.scalars(
-                select(Lead).where(Lead.id.in_(ids), Lead.deleted_at.is_(None))
-            )
+            for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))
+            if lead.deleted_at is None
         }
         context = Context.load(session, {lead.distributor_id for lead in leads.values()})
         alerts: list[Alert] = []

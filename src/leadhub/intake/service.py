@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, String, func, literal, or_, select
@@ -405,18 +405,26 @@ class _People:
                 self._first[key] = candidate
 
 
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # no lead was deleted then (see _first_leads)
+
+
 def _first_leads(session: Session, column: Any, wanted: set[str]) -> Any:
     """Per value of `column`, the live lead find_original would pick: earliest, then lowest id.
 
-    One probe of the column's live index per value, which stops at the first entry however
-    many leads share the value (a common address has hundreds); no id where none is live.
+    One walk of the column's index per value (it holds each value's leads by created_time and
+    id), which stops at the first live one however many leads share the value (a common address
+    has hundreds); no id where none is live. "Live" is written so that no index on live leads
+    only can serve it: a database without statistics yet (a new one, a backfill's first minute)
+    takes `deleted_at IS NULL` for a rare condition and would walk such an index by time,
+    every live lead, to find one address.
     """
     given = _rows_of(session, wanted)
+    live = func.coalesce(Lead.deleted_at, _NEVER) == _NEVER
 
     def first(attribute: Any) -> Any:
         return (
             select(attribute)
-            .where(column == given.c.value, Lead.deleted_at.is_(None))
+            .where(column == given.c.value, live)
             .order_by(Lead.created_time, Lead.id)
             .limit(1)
             .scalar_subquery()

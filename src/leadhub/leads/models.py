@@ -212,15 +212,10 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
         Index("ix_lead_unassigned_score", "distributor_id", *SCORE_FILTERED, **UNASSIGNED),
         # Deleted rows only: over all rows SQLite (no histograms) picks it for `deleted_at IS NULL`.
         Index("ix_lead_deleted", "deleted_at", "id", **DELETED),
-        Index("ix_lead_email", "email"),
-        Index("ix_lead_phone", "phone"),
-        # A person's first live lead (intake links later ones to it): the first entry per value.
-        # Partial, matching the lookup's condition and order, so the planner picks them even
-        # without statistics (a new database, a backfill's first minute). Widening the two
-        # above instead (no more indexes for updates to write) measured 808 leads/s in the
-        # backfill benchmark against 1,090 with these.
-        Index("ix_lead_live_email", "email", "created_time", "id", **LIVE),
-        Index("ix_lead_live_phone", "phone", "created_time", "id", **LIVE),
+        # A person's leads, deleted too (privacy), each value's in order: intake finds a
+        # person's first live lead (it links later ones to it) near the first entry.
+        Index("ix_lead_email", "email", "created_time", "id"),
+        Index("ix_lead_phone", "phone", "created_time", "id"),
         Index("ix_lead_campaign", "campaign_id"),
         Index("ix_lead_form", "form_id"),
         # Only the few duplicates: a lookup `duplicate_of_id = x` implies the condition.

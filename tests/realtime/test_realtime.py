@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +24,7 @@ from leadhub.intake import service as intake
 from leadhub.leads.schemas import LeadCreate
 from leadhub.meta import service as meta
 from leadhub.meta.models import PageConnection
+from leadhub.realtime import handlers
 from tests.factories import LeadFactory
 from tests.meta.conftest import FORM_ID, lead_payload, sign
 from tests.realtime.conftest import REDIS_URL, WAIT, Live, People, _serve
@@ -257,6 +259,28 @@ def test_a_lead_made_in_a_worker_process_reaches_a_web_client_through_redis(
     )
     outsider.wait_for("lead_created", _named("Barrier Lead"))
     assert [r["full_name"] for r in outsider.received("lead_created")] == ["Barrier Lead"]
+
+
+def test_a_page_gone_before_its_lead_is_joined_is_let_go(
+    live: Live, people: People, monkeypatch: pytest.MonkeyPatch
+):
+    """The lead is checked, then the room joined; a page that left in between is no error."""
+    lead = LeadFactory(distributor_id=people.distributor.id, full_name="Gone Lead")
+    manager = live.listener().connect(token=live.api_key(people["manager"]))
+    tried = threading.Event()
+
+    def gone(room: str, **_: object) -> None:
+        tried.set()
+        # what python-socketio raises once no client of the namespace is left (CI saw it)
+        raise ValueError("sid is not connected to requested namespace")
+
+    monkeypatch.setattr(handlers, "join_room", gone)
+    manager.emit("join_lead", {"lead_id": lead.id})
+    assert tried.wait(WAIT)
+    monkeypatch.undo()
+    manager.emit("join_lead", {"lead_id": lead.id})
+    manager.wait_for("presence", lambda d: [v["name"] for v in d["viewers"]] == ["Mert Manager"])
+    assert len(manager.received("presence")) == 1  # the first join added no viewer
 
 
 def test_two_web_processes_share_events_and_presence_through_redis(

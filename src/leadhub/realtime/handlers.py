@@ -211,7 +211,9 @@ class LeadDesk(Namespace):
             return
         try:
             join_room(rooms.lead_room(lead_id))
-        except KeyError:  # the page went away while this was checked: nothing to join
+        except (KeyError, ValueError):  # the page went away while this was checked: nothing
+            # to join (python-socketio: KeyError when this client is gone, ValueError when no
+            # client of the namespace is left; CI saw the second)
             return
         viewers = self.presence.add(lead_id, request.sid, user)  # type: ignore[attr-defined]
         publish.emit_to_lead(self.socketio, lead_id, "presence", _presence(lead_id, viewers))

@@ -166,6 +166,27 @@ def _meta_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
+def _desk_cells(row: dict[str, Any]) -> list[str]:
+    """A desk-style row's cells up to its target: scenario, role, n, p50, p95, max, target."""
+    return [
+        row["scenario"],
+        row["role"],
+        str(row["iterations"]),
+        _ms(row["p50_ms"]),
+        _ms(row["p95_ms"]),
+        _ms(row["max_ms"]),
+        f"< {_ms(row['target_ms'])}" if row["target_ms"] else "-",
+    ]
+
+
+VERDICT_STYLES = {"pass": "green", "FAIL": "bold red", "report": "dim", "n/a": "yellow"}
+
+
+def _styled_verdict(row: dict[str, Any]) -> str:
+    verdict = _verdict(row)
+    return f"[{VERDICT_STYLES[verdict]}]{verdict}[/{VERDICT_STYLES[verdict]}]"
+
+
 def _print_meta(
     name: str, run: dict[str, Any], rows: list[dict[str, Any]], console: Console
 ) -> None:
@@ -173,9 +194,7 @@ def _print_meta(
     for column in META_COLUMNS:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in rows:
-        verdict = _verdict(row)
-        style = {"pass": "green", "FAIL": "bold red", "report": "dim", "n/a": "yellow"}[verdict]
-        table.add_row(*_meta_cells(row), f"[{style}]{verdict}[/{style}]")
+        table.add_row(*_meta_cells(row), _styled_verdict(row))
     console.print(table)
 
 
@@ -185,17 +204,7 @@ def print_results(console: Console, title: str, results: list[Result]) -> None:
     for column in ("scenario", "role", "n", "p50", "p95", "max", "target", "result", "note"):
         table.add_column(column)
     for row in map(as_row, results):
-        table.add_row(
-            row["scenario"],
-            row["role"],
-            str(row["iterations"]),
-            _ms(row["p50_ms"]),
-            _ms(row["p95_ms"]),
-            _ms(row["max_ms"]),
-            f"< {_ms(row['target_ms'])}" if row["target_ms"] else "-",
-            _verdict(row),
-            row["note"],
-        )
+        table.add_row(*_desk_cells(row), _verdict(row), row["note"])
     console.print(table)
 
 
@@ -222,17 +231,9 @@ def print_table(report: dict[str, Any], console: Console) -> None:
         for column in columns:
             table.add_column(column, justify="left" if column in ("scenario", "role") else "right")
         for row in desk_rows:
-            verdict = _verdict(row)
-            style = {"pass": "green", "FAIL": "bold red", "report": "dim", "n/a": "yellow"}[verdict]
             table.add_row(
-                row["scenario"],
-                row["role"],
-                str(row["iterations"]),
-                _ms(row["p50_ms"]),
-                _ms(row["p95_ms"]),
-                _ms(row["max_ms"]),
-                f"< {_ms(row['target_ms'])}" if row["target_ms"] else "-",
-                f"[{style}]{verdict}[/{style}]",
+                *_desk_cells(row),
+                _styled_verdict(row),
                 _ms(row.get("db_p50_ms")) if row["role"] != "-" else "-",
                 _ms(row.get("db_p95_ms")) if row["role"] != "-" else "-",
             )

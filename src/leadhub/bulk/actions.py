@@ -17,7 +17,8 @@ from leadhub.analytics.stages import stage_values
 from leadhub.auth.models import User
 from leadhub.bulk.models import BulkKind, BulkOperation
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import LEAD, Batch, Change, among, iso
+from leadhub.bulk.rows import LEAD, Batch, Change, iso
+from leadhub.db import among
 from leadhub.interactions.models import Kind
 from leadhub.leads import service as leads
 from leadhub.leads.models import Status, Tag, lead_tag

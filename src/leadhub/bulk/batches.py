@@ -25,8 +25,8 @@ from leadhub.bulk import actions, rows
 from leadhub.bulk.actions import round_robin
 from leadhub.bulk.models import BulkKind, BulkOperation, BulkStatus, Outcome
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import ITEMS, LEAD, Batch, among
-from leadhub.db import utcnow
+from leadhub.bulk.rows import ITEMS, LEAD, Batch
+from leadhub.db import among, utcnow
 from leadhub.errors import N_, InvalidInput, NotFound
 from leadhub.leads import projections
 from leadhub.leads.models import Lead

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
-    any_,
     case,
     delete,
     func,
@@ -44,13 +43,6 @@ LEAD = Lead.__table__
 ITEMS = BulkOperationItem.__table__
 AUDIT = AuditEvent.__table__
 INTERACTIONS = Interaction.__table__
-
-
-def among(session: Session, column: Any, ids: list[int]) -> Any:
-    """`column IN ids`; on PostgreSQL `= ANY(array)`: one parameter, not thousands to parse."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, ARRAY(Integer)))
-    return column.in_(ids)
 
 
 def iso(value: datetime | None) -> str | None:

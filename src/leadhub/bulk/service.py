@@ -19,9 +19,10 @@ from leadhub.auth.permissions import can, ensure_can
 from leadhub.bulk.batches import audit_operation, in_scope
 from leadhub.bulk.models import BulkKind, BulkOperation, Outcome
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import ITEMS, among, insert_rows
+from leadhub.bulk.rows import ITEMS, insert_rows
 from leadhub.bulk.schemas import BulkRequest
 from leadhub.bulk.undo import undo_until, undoable
+from leadhub.db import among
 from leadhub.errors import N_, Forbidden, InvalidInput, NotFound
 from leadhub.leads import service as leads
 from leadhub.leads.models import Lead, Tag

@@ -15,8 +15,8 @@ from leadhub.bulk.actions import apply_tag, bump, tags_of
 from leadhub.bulk.batches import audit_operation, get
 from leadhub.bulk.models import BulkKind, BulkOperation, BulkStatus, Outcome
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import INTERACTIONS, ITEMS, LEAD, Batch, among
-from leadhub.db import utcnow
+from leadhub.bulk.rows import INTERACTIONS, ITEMS, LEAD, Batch
+from leadhub.db import among, utcnow
 from leadhub.errors import N_, Conflict, Forbidden, NotFound
 from leadhub.interactions.models import Kind
 from leadhub.leads.models import Status, Tag

@@ -17,6 +17,7 @@ from leadhub.assignment import service as assignment
 from leadhub.audit import service as audit
 from leadhub.auth.models import CLINIC_ROLES, Role, User
 from leadhub.auth.permissions import ensure_can
+from leadhub.db import among
 from leadhub.distributors.models import Distributor
 from leadhub.errors import N_, InvalidInput, NotFound
 from leadhub.intake import meta, normalize
@@ -300,8 +301,7 @@ def _reserve_ids(session: Session, count: int) -> Iterator[int]:
 
 def _known(session: Session, meta_lead_ids: set[str]) -> dict[str, Lead]:
     """The leads stored under these Meta ids, deleted or not (as find_by_meta_id, at once)."""
-    given = _rows_of(session, meta_lead_ids)
-    stmt = select(Lead).where(Lead.meta_lead_id.in_(select(given.c.value)))
+    stmt = select(Lead).where(among(session, Lead.meta_lead_id, sorted(meta_lead_ids)))
     return {lead.meta_lead_id: lead for lead in session.scalars(stmt) if lead.meta_lead_id}
 
 
@@ -439,11 +439,8 @@ def _first_leads(session: Session, column: Any, wanted: set[str]) -> Any:
 
 
 def _rows_of(session: Session, values: set[str]) -> Any:
-    """`values` as a table of one column, `value`, bound as one parameter.
-
-    The statement is the same for every batch, so it is compiled, parsed and prepared once:
-    a list of hundreds of parameters is compiled by SQLAlchemy and parsed by psycopg anew.
-    """
+    """`values` as a table of one column, `value`, bound as one parameter: db.among's
+    counterpart where each value needs a row of its own (a lookup per value, _first_leads)."""
     if session.connection().dialect.name == "postgresql":
         array = literal(sorted(values), ARRAY(String))
         return func.unnest(array).table_valued("value").render_derived(name="given")

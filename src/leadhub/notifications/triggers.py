@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from leadhub import events
 from leadhub.auth.models import CLINIC_ROLES, Role, User
-from leadhub.db import db, utcnow
+from leadhub.db import among, db, utcnow
 from leadhub.distributors.models import Distributor
 from leadhub.leads.models import Lead, Status
 from leadhub.notifications import outbox
@@ -202,7 +202,7 @@ def handle_lead_events(batch: list[Any]) -> None:
         # index instead of the primary key (110-125 ms a batch of 500, measured)
         leads = {
             lead.id: lead
-            for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))
+            for lead in session.scalars(select(Lead).where(among(session, Lead.id, sorted(ids))))
             if lead.deleted_at is None
         }
         context = Context.load(session, {lead.distributor_id for lead in leads.values()})

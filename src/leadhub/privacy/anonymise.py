@@ -19,7 +19,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Session
 
 from leadhub.audit.models import AuditEvent
-from leadhub.db import Base, utcnow
+from leadhub.db import Base, among, utcnow
 from leadhub.interactions.models import Interaction
 from leadhub.leads.models import Lead, LeadSearchTerm
 from leadhub.meta.models import InboxStatus, WebhookEvent
@@ -116,7 +116,8 @@ def erased_leads(session: Session, meta_lead_ids: set[str]) -> dict[str, Lead]:
     hashes = {meta_hash(i): i for i in meta_lead_ids}
     rows = session.execute(
         select(ErasedMetaLead.lead_hash, ErasedMetaLead.lead_id).where(
-            ErasedMetaLead.lead_hash.in_(hashes), ErasedMetaLead.lead_id.is_not(None)
+            among(session, ErasedMetaLead.lead_hash, sorted(hashes)),
+            ErasedMetaLead.lead_id.is_not(None),
         )
     ).all()
     if not rows:

@@ -22,6 +22,25 @@ def test_list_returns_items_and_a_cursor(client, api_as, lead_factory):
     assert len(set(ids)) == 3
 
 
+def test_an_agents_list_by_score_pages_through_their_leads_best_first(
+    client, api_as, lead_factory, users
+):
+    """Read from the assignee's created-time index, which carries the score (migration 0016)."""
+    agent = users["agent"]
+    scores = [40, 90, 10, 90, 70]
+    mine = [lead_factory(assignee_id=agent.id, score=score) for score in scores]
+    lead_factory(assignee_id=users["agent_other"].id, score=99)
+    headers = api_as("agent")
+    seen, cursor = [], ""
+    while True:
+        page = client.get(f"/api/v1/leads?sort=score&limit=2{cursor}", headers=headers).json
+        seen += [(item["score"], item["id"]) for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert seen == sorted(((lead.score, lead.id) for lead in mine), reverse=True)
+
+
 def test_a_lead_has_the_documented_fields(client, api_as, lead_factory):
     lead = lead_factory(full_name="Maria Jensen")
     body = client.get(f"/api/v1/leads/{lead.id}", headers=api_as("admin")).json

@@ -219,17 +219,26 @@ def _one_by_one(batch: Batch, change: Change) -> None:
             batch.timeline(lead_id, change.kind, change.bodies[i])
 
 
-def _columns(change: Change, extra: dict[str, list[Any]] | None = None) -> Any:
-    """The change's columns as a table (unnest of arrays): lead_id, b_<field>, a_<field>, …"""
-    arrays: dict[str, Any] = {"lead_id": literal(change.ids, ARRAY(Integer))}
+def _columns(
+    change: Change, extra: dict[str, list[Any]] | None = None, *, after: bool = True
+) -> Any:
+    """The change's columns as a table (unnest of arrays): lead_id, b_<field>, a_<field>
+    (unless not `after`), then `extra`'s."""
+    arrays: dict[str, Any] = {}
     for name, values in change.before.items():
         arrays[f"b_{name}"] = literal(values, ARRAY(_sql_type(change, name)))
     for name, value in change.after.items():
-        if isinstance(value, list):
+        if after and isinstance(value, list):
             arrays[f"a_{name}"] = literal(value, ARRAY(_sql_type(change, name)))
     for name, values in (extra or {}).items():
         arrays[name] = literal(values, ARRAY(_type_of(values)))
-    return func.unnest(*arrays.values()).table_valued(*arrays).render_derived(name="change")
+    return _unnest(change.ids, arrays)
+
+
+def _unnest(ids: list[int], arrays: dict[str, Any]) -> Any:
+    """Arrays side by side as a table named `change`, the first column `lead_id` from `ids`."""
+    columns = {"lead_id": literal(ids, ARRAY(Integer)), **arrays}
+    return func.unnest(*columns.values()).table_valued(*columns).render_derived(name="change")
 
 
 def _type_of(values: list[Any]) -> Any:
@@ -283,7 +292,7 @@ def _write_change(session: Session, batch: Batch, change: Change) -> None:
     )
     if change.kind is None or change.bodies is None:
         return
-    notes = _columns(change, {"body": change.bodies})
+    notes = _unnest(change.ids, {"body": literal(change.bodies, ARRAY(Text))})
     at = literal(batch.now, INTERACTIONS.c.occurred_at.type)
     connection.execute(
         insert(INTERACTIONS).from_select(
@@ -303,7 +312,7 @@ def _write_change(session: Session, batch: Batch, change: Change) -> None:
 
 def _write_items(session: Session, batch: Batch, change: Change) -> None:
     """The changed leads' items: done, with the version left and the values replaced."""
-    table = _columns(change, {"version": change.versions})
+    table = _columns(change, {"version": change.versions}, after=False)
     kept = _json(**{name: table.c[f"b_{name}"] for name in change.before})
     session.connection().execute(
         insert(ITEMS).from_select(

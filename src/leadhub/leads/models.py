@@ -205,8 +205,10 @@ class Lead(Base, TimestampMixin, SoftDeleteMixin):
             **LIVE,
         ),
         Index("ix_lead_distributor_score", "distributor_id", *SCORE_FILTERED, **LIVE),
-        Index("ix_lead_assignee_created", "assignee_id", *CREATED_FILTERED, **LIVE),
-        Index("ix_lead_assignee_score", "assignee_id", *SCORE_FILTERED, **LIVE),
+        # An assignee's few thousand leads: by score they are read from here and sorted (the
+        # score trails for it), since an index in score order gets its new entries all over
+        # itself when a bulk change moves many leads (migration 0016).
+        Index("ix_lead_assignee_created", "assignee_id", *CREATED_FILTERED, "score", **LIVE),
         # A distributor's unassigned leads, which its agents see beside their own (scope_parts).
         Index("ix_lead_unassigned_created", "distributor_id", *CREATED_FILTERED, **UNASSIGNED),
         Index("ix_lead_unassigned_score", "distributor_id", *SCORE_FILTERED, **UNASSIGNED),

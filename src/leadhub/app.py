@@ -55,6 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     from leadhub import metrics
 
     metrics.init_app(app)
+    from leadhub.meta.lane import FastLane
+
+    # Meta's deliveries are stored and answered in front of Flask's request machinery.
+    app.wsgi_app = FastLane(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config.get("TRUSTED_PROXIES"):  # behind nginx: the client's address and scheme
         from werkzeug.middleware.proxy_fix import ProxyFix
 

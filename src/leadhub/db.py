@@ -11,7 +11,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, any_, create_engine, event, literal
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    any_,
+    create_engine,
+    event,
+    literal,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import (
@@ -102,6 +112,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_immediate(connection: Connection) -> None:
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # in autocommit, each statement is one
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with LeadHub's connection settings for SQLite and PostgreSQL."""
     if url.startswith("sqlite"):
@@ -110,7 +125,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # IMMEDIATE: a transaction takes the write lock when it starts, so a reader that later
         # writes never meets "database is locked" (SQLite cannot wait out a stale snapshot);
         # others wait up to busy_timeout. WAL keeps plain reads of other processes unblocked.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     # No JIT compiling: LeadHub's statements are short or set-based over many rows, where
     # PostgreSQL's cost estimate switches JIT on and compiling costs more (100 ms and up per
@@ -133,6 +148,12 @@ class Database:
         self.session.remove()
         self.session.configure(bind=self.engine)
 
+    @property
+    def bind(self) -> Engine | Connection | None:
+        """What new sessions bind to: the engine, or one connection inside an enclosing
+        transaction (the tests')."""
+        return self.session.session_factory.kw.get("bind")
+
     def init_app(self, app: Any) -> None:
         self.configure(app.config["DATABASE_URL"])
         app.teardown_appcontext(lambda _exc: self.session.remove())
@@ -149,6 +170,20 @@ class Database:
             raise
         finally:
             self.session.remove()
+
+    @contextmanager
+    def short_write(self) -> Iterator[Connection]:
+        """A Core-level write with no Session, committed at the end of the block; inside an
+        enclosing transaction (the tests'), a savepoint of it."""
+        bind = self.bind
+        if isinstance(bind, Connection):
+            with bind.begin_nested():
+                yield bind
+            return
+        if bind is None:
+            raise RuntimeError("the database is not configured")
+        with bind.begin() as connection:
+            yield connection
 
 
 db = Database()

@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from huey import Huey, crontab
@@ -60,7 +61,7 @@ def configure(config: dict[str, Any]) -> None:
         huey.storage = huey.create_storage()
 
 
-HANDOFF_BATCH = 500  # jobs pushed to the queue in one round trip at most
+HANDOFF_BATCH = 500  # jobs gathered for one round trip (one caller's jobs are never split)
 
 
 class _Handoff:
@@ -72,11 +73,12 @@ class _Handoff:
     """
 
     def __init__(self) -> None:
-        self._items: queue.Queue[tuple[Any, tuple[Any, ...]]] = queue.Queue()
+        # each item: the jobs of one caller, pushed with whatever else is waiting then
+        self._items: queue.Queue[list[tuple[Any, tuple[Any, ...]]]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def put(self, task: Any, args: tuple[Any, ...]) -> None:
+    def put(self, jobs: list[tuple[Any, tuple[Any, ...]]]) -> None:
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
@@ -84,19 +86,22 @@ class _Handoff:
                         target=self._run, name="queue-handoff", daemon=True
                     )
                     self._thread.start()
-        self._items.put((task, args))
+        self._items.put(jobs)
 
     def _run(self) -> None:
         while True:
-            batch = [self._items.get()]
-            while len(batch) < HANDOFF_BATCH and not self._items.empty():
-                batch.append(self._items.get_nowait())
+            items = [self._items.get()]
+            size = len(items[0])
+            while size < HANDOFF_BATCH and not self._items.empty():
+                items.append(self._items.get_nowait())
+                size += len(items[-1])
+            batch = [job for jobs in items for job in jobs]
             try:
                 _push(batch)
             except Exception:  # the rows stay pending; the periodic reconcile enqueues them
                 log.exception("could not enqueue %s jobs; a periodic job will", len(batch))
             finally:
-                for _ in batch:
+                for _ in items:
                     self._items.task_done()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -121,12 +126,15 @@ def _push(batch: list[tuple[Any, tuple[Any, ...]]]) -> None:
 _handoff = _Handoff()
 
 
-def enqueue_soon(task: Any, *args: Any) -> None:
-    """Enqueue `task(*args)` without waiting; in immediate mode (tests) it runs now."""
+def enqueue_soon(task: Any, calls: Iterable[tuple[Any, ...]]) -> None:
+    """Enqueue `task(*args)` for each args of `calls`, together and without waiting; in
+    immediate mode (tests) they run now, in the caller."""
+    jobs = [(task, args) for args in calls]
     if huey.immediate:
-        task(*args)
-    else:
-        _handoff.put(task, args)
+        for _task, args in jobs:
+            task(*args)
+    elif jobs:
+        _handoff.put(jobs)
 
 
 def flush_enqueued(timeout: float = 10.0) -> bool:

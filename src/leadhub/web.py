@@ -31,6 +31,12 @@ CSP = (
     "font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'; object-src 'none'"
 )
+# on every answer, with the CSP above (unless a page sets its own), X-Request-ID and no-store
+SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
 
 ERROR_CODES = {
     400: "bad_request",
@@ -53,15 +59,19 @@ def wants_json() -> bool:
 
 def begin_request() -> None:
     supplied = request.headers.get("X-Request-ID", "")
-    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    g.request_id = request_id_of(supplied)
     context.current.set(context.RequestContext(ip=request.remote_addr, request_id=g.request_id))
+
+
+def request_id_of(supplied: str) -> str:
+    """The client's X-Request-ID when it is a sane one, else a new id."""
+    return supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
 
 def security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    for name, value in SECURITY_HEADERS:
+        response.headers[name] = value
     response.headers["X-Request-ID"] = g.get("request_id", "")
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")

@@ -71,6 +71,58 @@ def test_without_an_app_secret_meta_is_asked_to_retry(client, app, monkeypatch, 
     assert count(db_session, WebhookEvent) == 0
 
 
+def test_deliveries_accepted_or_refused_answer_with_the_apps_headers_and_request_id(
+    client, meta_app, page, graph, db_session
+):
+    trace = {"X-Request-ID": "meta-trace-0001"}
+    accepted = client.post(
+        URL,
+        data=SAMPLE_BODY,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign(SAMPLE_BODY),
+            **trace,
+        },
+    )
+    refused = client.post(
+        URL, data=SAMPLE_BODY, headers={"X-Hub-Signature-256": "sha256=00", **trace}
+    )
+    for response in (accepted, refused):
+        assert response.headers["X-Request-ID"] == "meta-trace-0001"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.mimetype == "application/json"
+    assert accepted.status_code == 200 and accepted.json["received"] == 3
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "forbidden"
+    assert refused.json["error"]["request_id"] == "meta-trace-0001"
+
+
+def test_a_delivery_the_fast_lane_could_not_store_is_stored_by_the_route(
+    client, meta_app, page, graph, db_session, monkeypatch, caplog
+):
+    from leadhub.meta import inbox
+
+    real, calls = inbox.store, []
+
+    def fails_once(changes):
+        calls.append(len(changes))
+        if len(calls) == 1:
+            raise RuntimeError("the database blinked")
+        return real(changes)
+
+    monkeypatch.setattr(inbox, "store", fails_once)
+    for leadgen_id in ("1290384756102938", "1290384756102939"):
+        graph.leads[leadgen_id] = lead_payload(leadgen_id)
+    response = post(client, SAMPLE_BODY)
+    assert response.status_code == 200 and response.json == {"received": 3, "queued": 2}
+    assert calls == [3, 3]  # the lane's try, then the route's
+    assert count(db_session, WebhookEvent) == 3 and count(db_session, Lead) == 2
+    assert "the route tries again" in caplog.text
+
+
 def test_a_delivery_becomes_leads_and_unknown_pages_are_kept_as_orphans(
     client, meta_app, page, graph, db_session
 ):

@@ -13,8 +13,7 @@ from flask import Response, current_app, request
 from leadhub.auth.permissions import public
 from leadhub.errors import N_, Forbidden, InvalidInput
 from leadhub.extensions import db
-from leadhub.meta import inbox, jobs, service
-from leadhub.queue import enqueue_soon
+from leadhub.meta import inbox, service
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +39,43 @@ def handshake() -> Any:
 @public
 @bp.doc(summary="Lead deliveries from Meta, signed with X-Hub-Signature-256")
 def deliver() -> Any:
-    body = request.get_data(cache=True)
-    settings = service.app_settings(db.session, current_app.config)
-    if not settings.app_secret:
+    # A delivery that can be accepted is answered by the fast lane (meta/lane.py) in front of
+    # Flask; this route answers the others, and any the lane could not store.
+    try:
+        changes = signed_changes(
+            request.get_data(cache=True), request.headers.get("X-Hub-Signature-256")
+        )
+    except NotConfigured:
         log.error("a webhook arrived but the Meta app secret is not set; Meta will retry")
         return service_unavailable()
-    if not service.signature_ok(
-        body, request.headers.get("X-Hub-Signature-256"), settings.app_secret
-    ):
+    except Forbidden:
         log.warning("webhook with a bad or missing signature refused")
+        raise
+    return keep(changes)
+
+
+class NotConfigured(Exception):
+    """No Meta app secret yet: no delivery can be checked."""
+
+
+def signed_changes(body: bytes, signature: str | None) -> list[dict[str, Any]]:
+    """A delivery's leadgen changes, once its signature is checked; logs nothing, so a caller
+    that only tries (the fast lane) can hand a refusal to the route, which says why."""
+    settings = service.app_settings(db.session, current_app.config)
+    if not settings.app_secret:
+        raise NotConfigured
+    if not service.signature_ok(body, signature, settings.app_secret):
         raise Forbidden(N_("The signature does not match."))
     try:
         parsed = json.loads(body)
     except ValueError as exc:
         raise InvalidInput(N_("The body is not JSON.")) from exc
-    changes = service.leadgen_changes(parsed)
+    return service.leadgen_changes(parsed)
+
+
+def keep(changes: list[dict[str, Any]]) -> dict[str, int]:
+    """Store a delivery's changes durably and queue a job for each new one; Meta's answer."""
     queued = inbox.store(changes)
-    for event_id in queued:
-        enqueue_soon(jobs.process_event, event_id)
     return {"received": len(changes), "queued": len(queued)}
 
 

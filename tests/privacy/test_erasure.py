@@ -13,7 +13,7 @@ from leadhub.audit.models import AuditEvent
 from leadhub.db import Base
 from leadhub.leads.models import Lead, LeadSearchTerm, LeadStatusCount
 from leadhub.meta import service as meta
-from leadhub.meta.models import WebhookEvent
+from leadhub.meta.models import PageConnection, WebhookEvent
 from leadhub.privacy import anonymise
 from leadhub.privacy.models import (
     AnonymisedLead,
@@ -226,7 +226,9 @@ def test_a_webhook_or_backfill_after_erasure_does_not_bring_the_person_back(
     total = db_session.scalar(select(func.count()).select_from(Lead))
     again = deliver(app.test_client(), world, made)  # Meta sends it again (no staff session)
     assert again.status_code == 200, again.get_data(as_text=True)
-    for form in connected.forms:  # and a backfill reads it again
+    # and a backfill reads it again (the Page's row afresh: each request ends the session it
+    # was read in, and the webhook's job ran on a session of its own)
+    for form in db_session.get(PageConnection, connected.id).forms:
         meta.sync_form(db_session, form=form, graph=simulated(db_session, None), since=None)
     db_session.commit()
     assert db_session.scalar(select(func.count()).select_from(Lead)) == total

@@ -15,13 +15,14 @@ second try at storing is harmless, the inbox being unique on the leadgen id.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from leadhub import context, web
 from leadhub.errors import DomainError
@@ -69,12 +70,19 @@ class FastLane:
         )
         return [payload]
 
+    def _app_context(self) -> Any:
+        """The app's context, pushed for this delivery unless it is active already (as Flask
+        does for a request: popping it would end the session of whoever pushed it)."""
+        if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
+            return contextlib.nullcontext()
+        return self.app.app_context()
+
     def _accept(self, body: bytes, environ: dict[str, Any], request_id: str) -> Any:
         """The answer to a delivery stored and queued; None for the route to answer."""
         ip = environ.get("REMOTE_ADDR")
         token = context.current.set(context.RequestContext(ip=ip, request_id=request_id))
         try:
-            with self.app.app_context():
+            with self._app_context():
                 try:
                     changes = api.signed_changes(body, environ.get("HTTP_X_HUB_SIGNATURE_256"))
                 except (DomainError, api.NotConfigured):

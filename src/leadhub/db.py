@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
 )
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -32,7 +33,7 @@ from sqlalchemy.orm import (
     scoped_session,
     sessionmaker,
 )
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, UserDefinedType, to_instance
 
 from leadhub.errors import N_, InvalidInput
 
@@ -195,6 +196,45 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(literal(list(values), ARRAY(column.type)))
     return column.in_(values)
+
+
+class _BinaryList(list[Any]):
+    """A list psycopg sends as an array in its binary form (registered below)."""
+
+
+class BinaryArray(UserDefinedType[list[Any]]):
+    """A PostgreSQL array parameter sent in binary: for thousands of values several times
+    cheaper for psycopg to build, and for PostgreSQL to read, than the text form `{1,2,…}`."""
+
+    cache_ok = True
+    render_bind_cast = True  # `…::INTEGER[]`: the binary array's own type may be narrower
+
+    def __init__(self, item_type: Any) -> None:
+        self.item_type = to_instance(item_type)
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return f"{self.item_type.compile(dialect=postgresql.dialect())}[]"
+
+    def bind_processor(self, dialect: Any) -> Any:
+        def binary(value: Sequence[Any] | None) -> Any:
+            return None if value is None else _BinaryList(value)
+
+        return binary
+
+
+def _register_binary_lists() -> None:
+    from psycopg import adapters
+    from psycopg.types.array import ListBinaryDumper
+
+    adapters.register_dumper(_BinaryList, ListBinaryDumper)
+
+
+_register_binary_lists()
+
+
+def array(values: Sequence[Any], item_type: Any) -> Any:
+    """`values` as one PostgreSQL array parameter of `item_type`, sent in binary."""
+    return literal(list(values), BinaryArray(item_type))
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, case, delete, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Integer, Row, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from leadhub.analytics.stages import stage_values
@@ -18,7 +17,7 @@ from leadhub.auth.models import User
 from leadhub.bulk.models import BulkKind, BulkOperation
 from leadhub.bulk.reasons import Reason
 from leadhub.bulk.rows import LEAD, Batch, Change, iso
-from leadhub.db import among
+from leadhub.db import among, array
 from leadhub.interactions.models import Kind
 from leadhub.leads import service as leads
 from leadhub.leads.models import Status, Tag, lead_tag
@@ -183,8 +182,8 @@ def _give(session: Session, batch: Batch, moves: list[tuple[Row[Any], int]]) -> 
     if connection.dialect.name == "postgresql":
         given = (
             func.unnest(
-                literal([lead.id for lead, _ in moves], ARRAY(Integer)),
-                literal([person_id for _, person_id in moves], ARRAY(Integer)),
+                array([lead.id for lead, _ in moves], Integer),
+                array([person_id for _, person_id in moves], Integer),
             )
             .table_valued("lead_id", "assignee_id")
             .render_derived(name="given")

@@ -28,13 +28,14 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from leadhub.audit.models import AuditEvent
 from leadhub.auth.models import User
 from leadhub.bulk.models import BulkOperation, BulkOperationItem, Outcome
 from leadhub.bulk.reasons import Reason
+from leadhub.db import array
 from leadhub.interactions.models import Interaction, Kind
 from leadhub.leads import projections
 from leadhub.leads.models import Lead, Status
@@ -226,18 +227,18 @@ def _columns(
     (unless not `after`), then `extra`'s."""
     arrays: dict[str, Any] = {}
     for name, values in change.before.items():
-        arrays[f"b_{name}"] = literal(values, ARRAY(_sql_type(change, name)))
+        arrays[f"b_{name}"] = array(values, _sql_type(change, name))
     for name, value in change.after.items():
         if after and isinstance(value, list):
-            arrays[f"a_{name}"] = literal(value, ARRAY(_sql_type(change, name)))
+            arrays[f"a_{name}"] = array(value, _sql_type(change, name))
     for name, values in (extra or {}).items():
-        arrays[name] = literal(values, ARRAY(_type_of(values)))
+        arrays[name] = array(values, _type_of(values))
     return _unnest(change.ids, arrays)
 
 
 def _unnest(ids: list[int], arrays: dict[str, Any]) -> Any:
     """Arrays side by side as a table named `change`, the first column `lead_id` from `ids`."""
-    columns = {"lead_id": literal(ids, ARRAY(Integer)), **arrays}
+    columns = {"lead_id": array(ids, Integer), **arrays}
     return func.unnest(*columns.values()).table_valued(*columns).render_derived(name="change")
 
 
@@ -292,7 +293,7 @@ def _write_change(session: Session, batch: Batch, change: Change) -> None:
     )
     if change.kind is None or change.bodies is None:
         return
-    notes = _unnest(change.ids, {"body": literal(change.bodies, ARRAY(Text))})
+    notes = _unnest(change.ids, {"body": array(change.bodies, Text)})
     at = literal(batch.now, INTERACTIONS.c.occurred_at.type)
     connection.execute(
         insert(INTERACTIONS).from_select(

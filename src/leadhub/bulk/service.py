@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from leadhub import context
@@ -22,7 +21,7 @@ from leadhub.bulk.reasons import Reason
 from leadhub.bulk.rows import ITEMS, insert_rows
 from leadhub.bulk.schemas import BulkRequest
 from leadhub.bulk.undo import undo_until, undoable
-from leadhub.db import among
+from leadhub.db import among, array
 from leadhub.errors import N_, Forbidden, InvalidInput, NotFound
 from leadhub.leads import service as leads
 from leadhub.leads.models import Lead, Tag
@@ -187,8 +186,8 @@ def _name(
         return
     named = (
         func.unnest(
-            literal(ids, ARRAY(Integer)),
-            literal([versions.get(lead_id) for lead_id in ids], ARRAY(Integer)),
+            array(ids, Integer),
+            array([versions.get(lead_id) for lead_id in ids], Integer),
         )
         .table_valued("lead_id", "version")
         .render_derived(name="named")

@@ -129,12 +129,12 @@ _handoff = _Handoff()
 def enqueue_soon(task: Any, calls: Iterable[tuple[Any, ...]]) -> None:
     """Enqueue `task(*args)` for each args of `calls`, together and without waiting; in
     immediate mode (tests) they run now, in the caller."""
-    jobs = [(task, args) for args in calls]
+    calls = list(calls)
     if huey.immediate:
-        for _task, args in jobs:
+        for args in calls:
             task(*args)
-    elif jobs:
-        _handoff.put(jobs)
+    elif calls:
+        _handoff.put([(task, args) for args in calls])
 
 
 def flush_enqueued(timeout: float = 10.0) -> bool:

@@ -95,8 +95,9 @@ class InboxWriter:
             for delivery in batch:
                 delivery.stored.set_exception(exc)
             return
-        with batch[0].app.app_context():
-            _queue_jobs(list(new.values()))
+        if new:  # a batch of deliveries seen before queues nothing
+            with batch[0].app.app_context():
+                _queue_jobs(list(new.values()))
         for delivery in batch:
             # a lead announced twice in one batch is stored once, for the first to name it
             ids = [new.pop(c["leadgen_id"]) for c in delivery.changes if c["leadgen_id"] in new]

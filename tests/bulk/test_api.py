@@ -9,6 +9,7 @@ from sqlalchemy import func, literal_column, select
 
 from leadhub.audit.models import AuditEvent
 from leadhub.auth.models import Role
+from leadhub.bulk import service
 from leadhub.bulk.models import BulkOperation
 from leadhub.db import db
 from leadhub.interactions.models import Interaction, Kind, LostReason
@@ -140,6 +141,37 @@ def test_out_of_scope_leads_refuse_the_whole_request(
     assert response.json["error"]["details"] == {"lead_ids": [theirs.id], "count": 1}
     assert _lead(mine.id).tags == [] and _lead(mine.id).version == 1
     assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0
+
+
+def test_named_leads_are_checked_in_chunks_and_a_later_outsider_still_refuses_all(
+    client, api_as, lead_factory, other_distributor, monkeypatch
+):
+    monkeypatch.setattr(service, "ID_CHUNK", 2)
+    mine = [lead_factory() for _ in range(4)]
+    theirs = lead_factory(distributor_id=other_distributor.id)
+    headers = api_as("manager")
+    refused = _bulk(
+        client, headers, action="status", status="contacted", ids=[*(x.id for x in mine), theirs.id]
+    )
+    assert refused.status_code == 403
+    assert refused.json["error"]["details"] == {"lead_ids": [theirs.id], "count": 1}
+    assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0
+    # Each chunk carries its own leads' versions: the stale one, in the second chunk, is skipped.
+    versions = {str(x.id): 1 for x in mine} | {str(mine[3].id): 5}
+    response = _bulk(
+        client,
+        headers,
+        action="status",
+        status="contacted",
+        ids=[x.id for x in mine],
+        versions=versions,
+    )
+    job = _job(client, headers, response.json["id"])
+    assert (job["total"], job["done"]) == (4, 3)
+    assert [(s["lead_id"], s["reason"]) for s in job["skipped_leads"]] == [
+        (mine[3].id, "out_of_date")
+    ]
+    assert [_lead(x.id).status for x in mine] == [Status.CONTACTED] * 3 + [Status.NEW]
 
 
 def test_assign_to_one_person_moves_new_leads_to_assigned(client, api_as, users, lead_factory):

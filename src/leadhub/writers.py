@@ -6,7 +6,8 @@ batches before it, on PostgreSQL two at once on connections of their own. Each b
 transaction of its own; a writer does what only its batch touches, then waits for the batch
 before it to commit, and only then touches shared rows (progress, counts) and commits. So
 progress always covers a gapless prefix of the job, and a job cut off midway goes on after
-its last committed batch.
+its last committed batch. A batch that needs something of the batch before it (the round robin's
+turns) gets it passed on as soon as that one knows it (`pass_on`), not at its commit.
 
 With one writer (SQLite, which has one writer at a time anyway, or a session bound to one
 connection as an enclosing transaction's is) the job's thread and the writer take turns on the
@@ -49,6 +50,7 @@ class OrderedWriters:
         self.database: Any = threading.Lock() if self.count == 1 else contextlib.nullcontext()
         self.batches: queue.Queue[Any] = queue.Queue(maxsize=self.count)
         self.turn = 0  # the sequence number of the next batch to commit
+        self.passed: dict[int, Any] = {}  # what batch n - 1 passed on to batch n (pass_on)
         self.in_order = threading.Condition()
         self.stopped = threading.Event()
         self.error: BaseException | None = None
@@ -88,6 +90,21 @@ class OrderedWriters:
         if self.stopped.is_set():
             raise Stop
 
+    def pass_on(self, seq: int, value: Any) -> None:
+        """Give batch `seq + 1` what it needs of batch `seq` before `seq` commits; a batch
+        worked again passes on again, and the next one checks at its turn what it took."""
+        with self.in_order:
+            self.passed[seq + 1] = value
+            self.in_order.notify_all()
+
+    def passed_on(self, seq: int) -> Any:
+        """What batch `seq - 1` passed on, once it has; Stop when writing has stopped."""
+        with self.in_order:
+            self.in_order.wait_for(lambda: seq in self.passed or self.stopped.is_set())
+            if self.stopped.is_set():
+                raise Stop
+            return self.passed[seq]
+
     def _stop(self) -> None:
         self.stopped.set()
         with self.in_order:
@@ -111,4 +128,5 @@ class OrderedWriters:
                     continue
                 with self.in_order:
                     self.turn = seq + 1
+                    self.passed.pop(seq, None)
                     self.in_order.notify_all()

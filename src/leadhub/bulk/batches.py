@@ -1,19 +1,21 @@
 """The batches of a bulk operation: lock, check with the single-lead rules, write set-based.
 
 The job (jobs.py) reads the pending items (`next_pending`) and hands each batch to a writer.
-`work_batch` locks the batch's leads, checks every lead with the single-lead rules
-(leads.service) and works the action (actions.py, undo.py), then writes the batch's own rows
-(rows.py): rows no other batch touches, so batches are written side by side.
+`lock_batch` locks the batch's leads and skips those gone or changed since the client saw them;
+`work_batch` checks every lead with the single-lead rules (leads.service) and works the action
+(actions.py, undo.py), then writes the batch's own rows (rows.py): rows no other batch touches,
+so batches are written side by side.
 `record` then, in operation order, keeps the shared rows true: the status counts (by hand: a
 Core UPDATE passes the ORM's flush hooks in leads/projections.py by) and the operation's progress.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from leadhub import events
@@ -22,7 +24,6 @@ from leadhub.audit.service import jsonable
 from leadhub.auth.models import Role, User
 from leadhub.auth.scope import visible_leads
 from leadhub.bulk import actions, rows
-from leadhub.bulk.actions import round_robin
 from leadhub.bulk.models import BulkKind, BulkOperation, BulkStatus, Outcome
 from leadhub.bulk.reasons import Reason
 from leadhub.bulk.rows import ITEMS, LEAD, Batch
@@ -105,8 +106,6 @@ class Pending:
 
     items: list[Row[Any]]  # (lead_id, version); none: the operation's end
     after: int  # the last lead id before it
-    turns: dict[str, int] | None  # the round robin's turns before it, as foreseen (None: read)
-    following: dict[str, int] = field(default_factory=dict)  # and after it, as foreseen
 
     @property
     def ids(self) -> list[int]:
@@ -133,29 +132,27 @@ def owner(session: Session, operation: BulkOperation) -> User:
     return actor
 
 
-def work_batch(session: Session, *, operation: BulkOperation, pending: Pending) -> Batch:
-    """Work one batch and write its own rows; the shared ones wait for `record`."""
-    ids = pending.ids
+def lock_batch(session: Session, *, operation: BulkOperation, pending: Pending) -> Batch:
+    """Lock the batch's leads (until it commits) and skip, with their reason, those it cannot
+    change; the rest are the batch's leads."""
     actor = owner(session, operation)
-    found = _leads(session, operation, actor, ids, lock=True)
+    found = _leads(session, operation, actor, pending.ids, lock=True)
     usable, skipped = _usable(operation, found, pending.items)
-    batch = Batch(
-        operation=operation,
-        actor=actor,
-        now=utcnow(),
-        leads=usable,
-        turns=dict(pending.turns or {}),
-    )
+    batch = Batch(operation=operation, actor=actor, now=utcnow(), leads=usable)
     for lead_id, reason in skipped:
         batch.skip(lead_id, reason)
-    if batch.leads and operation.kind is BulkKind.UNDO:
+    return batch
+
+
+def work_batch(session: Session, *, batch: Batch, ids: list[int]) -> None:
+    """Work a locked batch and write its own rows; the shared ones wait for `record`."""
+    if batch.leads and batch.operation.kind is BulkKind.UNDO:
         from leadhub.bulk import undo  # undo builds on this module's pieces
 
         undo.undo_batch(session, batch)
     elif batch.leads:
-        actions.HANDLERS[operation.kind](session, batch)
+        actions.HANDLERS[batch.operation.kind](session, batch)
     rows.write(session, batch, ids)
-    return batch
 
 
 def _usable(
@@ -197,31 +194,12 @@ def side_by_side(operation: BulkOperation) -> bool:
     return operation.kind is not BulkKind.TAG_ADD
 
 
-def turns_after(session: Session, *, operation: BulkOperation, pending: Pending) -> dict[str, int]:
-    """The round robin's turns after a batch, foreseen from its leads as they are now.
-
-    Every usable lead (in scope, as the client saw it) of a distributor someone chosen may
-    work for takes a turn, so counting them per distributor is enough: one aggregate query.
-    The batch's writer checks the guess against the turns committed before it and works the
-    batch again when they differ (a lead changed meanwhile), so the spread is exactly as fair
-    as one batch after another would make it.
-    """
-    turns = dict(pending.turns or {})
-    if not round_robin(operation) or not pending.items:
-        return turns
-    ids = pending.ids
-    usable = (
-        in_scope(owner(session, operation))
-        .with_only_columns(Lead.distributor_id, func.count())
-        .join(ITEMS, and_(ITEMS.c.operation_id == operation.id, ITEMS.c.lead_id == Lead.id))
-        .where(
-            ITEMS.c.lead_id.between(ids[0], ids[-1]),
-            or_(ITEMS.c.version.is_(None), ITEMS.c.version == Lead.version),
-        )
-        .group_by(Lead.distributor_id)
-    )
-    people = actions.chosen(session, operation)
-    for distributor_id, count in session.connection().execute(usable):
+def turns_after(session: Session, *, batch: Batch) -> dict[str, int]:
+    """The round robin's turns after a locked batch that starts from `batch.turns`: each of its
+    leads of a distributor someone chosen may work for takes a turn, as `actions.pick` gives."""
+    turns = dict(batch.turns)
+    people = actions.chosen(session, batch.operation)
+    for distributor_id, count in Counter(lead.distributor_id for lead in batch.leads).items():
         if actions.fitting(people, distributor_id):
             turns[str(distributor_id)] = turns.get(str(distributor_id), 0) + count
     return turns

@@ -230,3 +230,19 @@ def test_signed_in_user_sees_the_desk_in_their_language(
     assert shows(page, translation("tr", "New lead"))
     assert shows(page, translation("tr", "Sign out"))
     assert '<html lang="tr" dir="ltr">' in page
+
+
+def test_words_with_two_senses_are_translated_by_their_context(
+    client: Any, users: dict[str, User], login_as: Callable[[str | User], User]
+) -> None:
+    """ "To" ends a date range on the analytics page and names a recipient in the outbox."""
+    catalog = read_catalog(po_path("tr"), "tr")
+    end, recipient = catalog.get("To", context="range").string, catalog.get("To").string
+    assert (end, recipient) == ("Bitiş", "Alıcı")
+    assert catalog.get("From", context="access source").string == "Kaynak"
+    users["admin"].language = "tr"
+    db.session.commit()
+    login_as("admin")
+    page = fetch(client, "/analytics")
+    assert f'<label class="form-label small" for="to">{end}</label>' in page
+    assert recipient not in page

@@ -165,3 +165,37 @@ def test_undo_of_delete_note_and_tag_removal(client, api_as, lead_factory):
     assert _lead(lead.id).tags == []
     _undo(client, headers, removed)
     assert [t.name for t in _lead(lead.id).tags] == ["keep"]
+
+
+def test_undo_puts_back_times_and_mixed_values_exactly(client, api_as, users, lead_factory):
+    """Each lead gets its own values back, times to the microsecond, nulls as nulls."""
+    converted_at = utcnow().replace(microsecond=123456) - timedelta(days=3)
+    converted = lead_factory(status=Status.CONVERTED, converted_at=converted_at)
+    held = lead_factory(status=Status.ASSIGNED, assignee_id=users["agent"].id)
+    fresh = lead_factory()
+    headers = api_as("admin")
+    reopened = _bulk(client, headers, action="status", status="contacted", ids=[converted.id])
+    assert (_lead(converted.id).status, _lead(converted.id).converted_at) == (
+        Status.CONTACTED,
+        None,
+    )
+    _undo(client, headers, reopened)
+    assert (_lead(converted.id).status, _lead(converted.id).converted_at) == (
+        Status.CONVERTED,
+        converted_at,
+    )
+
+    manager = users["manager"]
+    moved = _bulk(client, headers, action="assign", assignee_id=manager.id, ids=[held.id, fresh.id])
+    _undo(client, headers, moved)
+    assert [(_lead(x.id).assignee_id, _lead(x.id).status) for x in (held, fresh)] == [
+        (users["agent"].id, Status.ASSIGNED),
+        (None, Status.NEW),
+    ]
+
+    _bulk(client, headers, action="delete", ids=[fresh.id])
+    restored = _bulk(client, headers, action="restore", ids=[fresh.id])
+    assert _lead(fresh.id).deleted_at is None
+    _undo(client, headers, restored)
+    assert _lead(fresh.id).deleted_at is not None
+    assert _counts_true()

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, insert, literal, select, update
+from sqlalchemy import (
+    Enum,
+    Integer,
+    Row,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from leadhub import context
@@ -16,7 +29,7 @@ from leadhub.bulk.batches import audit_operation, get
 from leadhub.bulk.models import BulkKind, BulkOperation, BulkStatus, Outcome
 from leadhub.bulk.reasons import Reason
 from leadhub.bulk.rows import INTERACTIONS, ITEMS, LEAD, Batch
-from leadhub.db import among, utcnow
+from leadhub.db import among, array, utcnow
 from leadhub.errors import N_, Conflict, Forbidden, NotFound
 from leadhub.interactions.models import Kind
 from leadhub.leads.models import Status, Tag
@@ -146,7 +159,8 @@ def undo_batch(session: Session, batch: Batch) -> None:
 def _undo_values(
     session: Session, batch: Batch, original: BulkOperation, back: list[tuple[Row, dict]]
 ) -> None:
-    """Put each lead's replaced values back: one statement run for every lead (executemany)."""
+    """Put each lead's replaced values back: per set of fields, one UPDATE (PostgreSQL) or one
+    statement run for every lead (executemany)."""
     by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     names: dict[int | None, str | None] = {}
     for lead, before in back:
@@ -174,17 +188,31 @@ def _undo_values(
         batch.moved(
             lead, assignee_id=values.get("assignee_id", lead.assignee_id), status=status, live=live
         )
+    connection = session.connection()
     for keys, rows in by_keys.items():
-        stmt = (
-            update(LEAD)
-            .where(LEAD.c.id == bindparam("b_id"))
-            .values(
-                version=LEAD.c.version + 1,
-                updated_at=batch.now,
-                **{key: bindparam(f"b_{key}") for key in keys},
-            )
-        )
-        session.connection().execute(stmt, rows)
+        changes = {"version": LEAD.c.version + 1, "updated_at": batch.now}
+        if connection.dialect.name == "postgresql":
+            given = _given(keys, rows)
+            stmt = update(LEAD).where(LEAD.c.id == given.c.lead_id)
+            connection.execute(stmt.values(**changes, **{key: given.c[key] for key in keys}))
+        else:
+            stmt = update(LEAD).where(LEAD.c.id == bindparam("b_id"))
+            values = {key: bindparam(f"b_{key}") for key in keys}
+            connection.execute(stmt.values(**changes, **values), rows)
+
+
+def _given(keys: tuple[str, ...], rows: list[dict[str, Any]]) -> Any:
+    """The leads' values to put back as a table (unnest of arrays, PostgreSQL): one UPDATE
+    joined to it costs the database a fraction of a statement per lead."""
+    columns = {"lead_id": array([row["b_id"] for row in rows], Integer)}
+    for key in keys:
+        values = [row[f"b_{key}"] for row in rows]
+        item_type = LEAD.c[key].type
+        if isinstance(item_type, Enum):  # the column holds the values' text (non-native)
+            values = [None if v is None else v.value for v in values]
+            item_type = String()
+        columns[key] = array(values, item_type)
+    return func.unnest(*columns.values()).table_valued(*columns).render_derived(name="given")
 
 
 def _restored(before: dict[str, Any]) -> dict[str, Any]:

@@ -426,3 +426,29 @@ def test_the_rules_in_force_are_read_once_per_version(db_session, users):
     assert service.active_rules(db_session) is first
     service.change_rules(db_session, data=new_rules(abandoned_hours=24), actor=users["superadmin"])
     assert service.active_rules(db_session).abandoned_hours == 24
+
+
+@pytest.mark.parametrize("cap", [2, 4])
+def test_a_level_past_the_cap_is_the_total_less_the_others(
+    db_session, users, lead_factory, other_distributor, monkeypatch, cap
+):
+    """Past the cap one level is derived from the maintained counts, the others are counted
+    (a cap of 2 leaves two levels past it: one counted in full, one derived; 4 leaves one)."""
+    monkeypatch.setattr(service, "LEVEL_COUNT_CAP", cap)
+    agent = users["agent"]
+    for score in (95, 45, 45, 45, 45, 30, 30, 30, 10):
+        lead_factory(score=score)
+    lead_factory(score=45, assignee_id=agent.id, status=Status.ASSIGNED)
+    lead_factory(score=45, deleted_at=utcnow())
+    lead_factory(score=45, distributor_id=other_distributor.id)
+    expected = {
+        ScoreLevel.HOT: 1,
+        ScoreLevel.WARM: 0,
+        ScoreLevel.MEDIUM: 5,
+        ScoreLevel.COOL: 3,
+        ScoreLevel.COLD: 1,
+    }
+    assert service.summary(db_session, user=users["manager"]).levels == expected
+    assert service.summary(db_session, user=agent).levels == expected
+    admin = service.summary(db_session, user=users["admin"]).levels
+    assert admin == {**expected, ScoreLevel.MEDIUM: 6}

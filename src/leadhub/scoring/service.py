@@ -43,6 +43,7 @@ LOW_SCORES_FOR_GROUPING = 2000  # see _many_low_scores
 # Contact, or an assignment, restarts the clock of an abandoned lead.
 TOUCH_KINDS = (*sorted(CONTACT_KINDS), Kind.ASSIGNMENT)
 COUNT_CAP = 1_000  # the dashboard says "1000+" past this, instead of counting on
+LEVEL_COUNT_CAP = 100_000  # a level count past this is the total less the other levels
 TOP = 20
 STALLED_AFTER = timedelta(minutes=15)
 
@@ -361,25 +362,60 @@ def level_ranges(rules: Rules) -> list[tuple[ScoreLevel, int | None, int | None]
 def level_counts(session: Session, *, user: User, rules: Rules) -> dict[ScoreLevel, int]:
     """Live leads per level in scope, by the score ranges of the rules in force.
 
-    Five range counts on a scope part's (scope, score) index of live leads, in one statement:
-    they read index entries only, where a GROUP BY of a CASE over the score would evaluate it
-    for every row (five times slower on SQLite at a million leads).
+    Range counts on a scope part's (scope, score) index of live leads, in one statement: they
+    read index entries only, where a GROUP BY of a CASE over the score would evaluate it for
+    every row (five times slower on SQLite at a million leads). Each count stops at
+    LEVEL_COUNT_CAP: most leads sit in one level, and that one is the scope's total (the
+    maintained status counts) less the other levels, so a million leads cost the entries of the
+    smaller levels, not a million. Levels past the cap beside it are counted in full.
     """
-    counts = dict.fromkeys(ScoreLevel, 0)
     ranges = level_ranges(rules)
+    counts = _range_counts(session, user=user, ranges=ranges, cap=LEVEL_COUNT_CAP)
+    large = [level for level, n in counts.items() if n >= LEVEL_COUNT_CAP]
+    if not large:
+        return counts
+    rest = [(level, low, high) for level, low, high in ranges if level in large[1:]]
+    counts.update(_range_counts(session, user=user, ranges=rest, cap=None))
+    from leadhub.leads import service as leads  # which imports this module
+
+    total = sum(leads.count_by_status(session, user=user).values())
+    others = sum(n for level, n in counts.items() if level is not large[0])
+    # The two reads are moments apart: a lead changed between them cannot make a count negative.
+    counts[large[0]] = max(total - others, 0)
+    return counts
+
+
+def _range_counts(
+    session: Session,
+    *,
+    user: User,
+    ranges: list[tuple[ScoreLevel, int | None, int | None]],
+    cap: int | None,
+) -> dict[ScoreLevel, int]:
+    """Live leads in scope per score range, each count stopping at `cap` (None: all)."""
+    counts = {level: 0 for level, _, _ in ranges}
+    if not ranges:
+        return counts
     for index in range(len(scope_parts(user))):
-        counted = visible_leads(user, part=index).with_only_columns(func.count())
+        part = visible_leads(user, part=index)
         columns = []
         for level, low, high in ranges:
-            stmt = counted
+            stmt = part
             if low is not None:
                 stmt = stmt.where(Lead.score >= low)
             if high is not None:
                 stmt = stmt.where(Lead.score < high)
-            columns.append(stmt.scalar_subquery().label(level.value))
+            if cap is None:
+                counted = stmt.with_only_columns(func.count())
+            else:
+                limited = stmt.with_only_columns(Lead.id).limit(cap).subquery()
+                counted = select(func.count()).select_from(limited)
+            columns.append(counted.scalar_subquery().label(level.value))
         row = session.execute(select(*columns)).one()
         for (level, _, _), n in zip(ranges, row, strict=True):
             counts[level] += int(n or 0)
+    if cap is not None:
+        return {level: min(n, cap) for level, n in counts.items()}
     return counts
 
 

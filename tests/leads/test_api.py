@@ -41,6 +41,27 @@ def test_an_agents_list_by_score_pages_through_their_leads_best_first(
     assert seen == sorted(((lead.score, lead.id) for lead in mine), reverse=True)
 
 
+def test_an_admins_list_of_one_assignee_by_score_pages_best_first(
+    client, api_as, lead_factory, users
+):
+    """One assignee's leads, sorted by score apart from everyone's score order, page by page."""
+    agent = users["agent"]
+    mine = [lead_factory(assignee_id=agent.id, score=s) for s in (40, 90, 10, 90, 70, 90)]
+    lead_factory(assignee_id=users["agent_other"].id, score=99)
+    lead_factory(score=95)
+    headers = api_as("admin")
+    seen, cursor = [], ""
+    while True:
+        url = f"/api/v1/leads?sort=score&assignee_id={agent.id}&score_min=20&limit=2{cursor}"
+        page = client.get(url, headers=headers).json
+        seen += [(item["score"], item["id"]) for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    expected = sorted(((x.score, x.id) for x in mine if x.score >= 20), reverse=True)
+    assert seen == expected
+
+
 def test_a_lead_has_the_documented_fields(client, api_as, lead_factory):
     lead = lead_factory(full_name="Maria Jensen")
     body = client.get(f"/api/v1/leads/{lead.id}", headers=api_as("admin")).json

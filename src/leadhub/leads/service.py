@@ -163,14 +163,14 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     by_score = filters.sort == "score"
     score_ids = sqlite and not by_score and _few_in_score_range(session, user=user, filters=filters)
     score_by_index = by_score or not sqlite or score_ids
+    order = key
+    if filters.sort == "score" and _one_assignee(filters):
+        # One person's few thousand leads are read from the assignee's index and sorted (see
+        # Lead's indexes); in score order the planner would walk everyone's leads to find
+        # theirs, and `+ 0` keeps it off that order.
+        order = (Lead.score + 0, Lead.id)
     found: list[tuple[Any, ...]] = []
     for part in range(len(scope_parts(user))):
-        order = key
-        if filters.sort == "score" and _one_assignee(user, filters, part):
-            # One person's few thousand leads are read from the assignee's index and sorted
-            # (see Lead's indexes); in score order the planner would walk everyone's leads to
-            # find theirs, and `+ 0` keeps it off that order.
-            order = (Lead.score + 0, Lead.id)
         stmt = filtered(
             user,
             filters,
@@ -195,11 +195,10 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     return Page(items=items, next_cursor=next_cursor)
 
 
-def _one_assignee(user: User, filters: LeadFilter, part: int) -> bool:
-    """Whether scope part `part` of the list holds one assignee's leads only."""
-    if filters.assignee_id is not None and not filters.unassigned:
-        return True
-    return user.role is Role.AGENT and part != AGENT_POOL
+def _one_assignee(filters: LeadFilter) -> bool:
+    """Whether the list is filtered to one assignee's leads. (An agent's own part is not
+    steered: there the scope condition leads both databases to the assignee's index.)"""
+    return filters.assignee_id is not None and not filters.unassigned
 
 
 def _few_in_score_range(session: Session, *, user: User, filters: LeadFilter) -> bool:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Integer, Row, bindparam, case, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from leadhub.analytics.stages import stage_values
 from leadhub.auth.models import User
 from leadhub.bulk.models import BulkKind, BulkOperation
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import LEAD, Batch, Change, iso
+from leadhub.bulk.rows import LEAD, Batch, Change, iso, lead_table
 from leadhub.db import among, array
 from leadhub.interactions.models import Kind
 from leadhub.leads import service as leads
@@ -180,13 +180,9 @@ def _give(session: Session, batch: Batch, moves: list[tuple[Row[Any], int]]) -> 
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        given = (
-            func.unnest(
-                array([lead.id for lead, _ in moves], Integer),
-                array([person_id for _, person_id in moves], Integer),
-            )
-            .table_valued("lead_id", "assignee_id")
-            .render_derived(name="given")
+        given = lead_table(
+            [lead.id for lead, _ in moves],
+            {"assignee_id": array([person_id for _, person_id in moves], Integer)},
         )
         connection.execute(
             update(LEAD)

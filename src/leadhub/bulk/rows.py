@@ -233,11 +233,12 @@ def _columns(
             arrays[f"a_{name}"] = array(value, _sql_type(change, name))
     for name, values in (extra or {}).items():
         arrays[name] = array(values, _type_of(values))
-    return _unnest(change.ids, arrays)
+    return lead_table(change.ids, arrays)
 
 
-def _unnest(ids: list[int], arrays: dict[str, Any]) -> Any:
-    """Arrays side by side as a table named `change`, the first column `lead_id` from `ids`."""
+def lead_table(ids: list[int], arrays: dict[str, Any]) -> Any:
+    """Arrays (db.array) side by side as a table, the first column `lead_id` from `ids`: one
+    statement joined to it does on PostgreSQL what a statement per lead would."""
     columns = {"lead_id": array(ids, Integer), **arrays}
     return func.unnest(*columns.values()).table_valued(*columns).render_derived(name="change")
 
@@ -293,7 +294,7 @@ def _write_change(session: Session, batch: Batch, change: Change) -> None:
     )
     if change.kind is None or change.bodies is None:
         return
-    notes = _unnest(change.ids, {"body": array(change.bodies, Text)})
+    notes = lead_table(change.ids, {"body": array(change.bodies, Text)})
     at = literal(batch.now, INTERACTIONS.c.occurred_at.type)
     connection.execute(
         insert(INTERACTIONS).from_select(

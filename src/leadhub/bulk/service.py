@@ -18,7 +18,7 @@ from leadhub.auth.permissions import can, ensure_can
 from leadhub.bulk.batches import audit_operation, in_scope
 from leadhub.bulk.models import BulkKind, BulkOperation, Outcome
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import ITEMS, insert_rows
+from leadhub.bulk.rows import ITEMS, insert_rows, lead_table
 from leadhub.bulk.schemas import BulkRequest
 from leadhub.bulk.undo import undo_until, undoable
 from leadhub.db import among, array
@@ -190,13 +190,8 @@ def _name(
     recorded = 0
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        named = (
-            func.unnest(
-                array(chunk, Integer),
-                array([versions.get(lead_id) for lead_id in chunk], Integer),
-            )
-            .table_valued("lead_id", "version")
-            .render_derived(name="named")
+        named = lead_table(
+            chunk, {"version": array([versions.get(lead_id) for lead_id in chunk], Integer)}
         )
         selected = (
             scoped.with_only_columns(

@@ -7,13 +7,11 @@ from typing import Any
 
 from sqlalchemy import (
     Enum,
-    Integer,
     Row,
     String,
     and_,
     bindparam,
     delete,
-    func,
     insert,
     literal,
     select,
@@ -28,7 +26,7 @@ from leadhub.bulk.actions import apply_tag, bump, tags_of
 from leadhub.bulk.batches import audit_operation, get
 from leadhub.bulk.models import BulkKind, BulkOperation, BulkStatus, Outcome
 from leadhub.bulk.reasons import Reason
-from leadhub.bulk.rows import INTERACTIONS, ITEMS, LEAD, Batch
+from leadhub.bulk.rows import INTERACTIONS, ITEMS, LEAD, Batch, lead_table
 from leadhub.db import among, array, utcnow
 from leadhub.errors import N_, Conflict, Forbidden, NotFound
 from leadhub.interactions.models import Kind
@@ -204,7 +202,7 @@ def _undo_values(
 def _given(keys: tuple[str, ...], rows: list[dict[str, Any]]) -> Any:
     """The leads' values to put back as a table (unnest of arrays, PostgreSQL): one UPDATE
     joined to it costs the database a fraction of a statement per lead."""
-    columns = {"lead_id": array([row["b_id"] for row in rows], Integer)}
+    columns = {}
     for key in keys:
         values = [row[f"b_{key}"] for row in rows]
         item_type = LEAD.c[key].type
@@ -212,7 +210,7 @@ def _given(keys: tuple[str, ...], rows: list[dict[str, Any]]) -> Any:
             values = [None if v is None else v.value for v in values]
             item_type = String()
         columns[key] = array(values, item_type)
-    return func.unnest(*columns.values()).table_valued(*columns).render_derived(name="given")
+    return lead_table([row["b_id"] for row in rows], columns)
 
 
 def _restored(before: dict[str, Any]) -> dict[str, Any]:

@@ -164,7 +164,7 @@ def list_visible(session: Session, *, user: User, filters: LeadFilter) -> Page:
     score_ids = sqlite and not by_score and _few_in_score_range(session, user=user, filters=filters)
     score_by_index = by_score or not sqlite or score_ids
     order = key
-    if filters.sort == "score" and _one_assignee(filters):
+    if by_score and _one_assignee(filters):
         # One person's few thousand leads are read from the assignee's index and sorted (see
         # Lead's indexes); in score order the planner would walk everyone's leads to find
         # theirs, and `+ 0` keeps it off that order.
